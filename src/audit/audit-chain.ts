@@ -1,0 +1,85 @@
+import { createHash, KeyObject, sign, verify } from 'node:crypto';
+import { AuditRecordBody, JsonValue } from './audit.types';
+
+/** `prev_hash` of the first record. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The hashed fields, listed so that nothing else (seq, hash, signature, stray props) slips in. */
+const BODY_FIELDS = [
+  'id',
+  'request_id',
+  'started_at',
+  'recorded_at',
+  'actor_kind',
+  'actor_subject',
+  'actor_client_id',
+  'source_ip',
+  'user_agent',
+  'project_id',
+  'requested',
+  'before',
+  'outcome',
+  'http_status',
+  'error_code',
+  'upstream_status',
+  'upstream_request_id',
+  'duration_ms',
+] as const satisfies readonly (keyof AuditRecordBody)[];
+
+/** Signs chain hashes. Implemented by `AuditSigningKey`; the store never sees the private key. */
+export interface AuditSigner {
+  sign(hash: string): string;
+}
+
+/**
+ * Turns any value into the JSON that a `jsonb` column will give back, so that the hash computed
+ * before the insert equals the hash recomputed from the stored row.
+ *
+ * `jsonb` rejects `\u0000` and lone surrogates; JSON.stringify writes exactly those as `\uXXXX`
+ * escapes, so they are replaced by U+FFFD in the text. An odd run of backslashes before `u` is an
+ * escape; an even run is an escaped backslash followed by a literal "u".
+ */
+export function toJsonValue(value: unknown): JsonValue {
+  const text = JSON.stringify(value);
+  if (text === undefined) return null;
+  const clean = text.replace(/(\\+)u(0000|d[89a-f][0-9a-f]{2})/gi, (match, slashes: string) =>
+    slashes.length % 2 === 1 ? `${slashes}ufffd` : match,
+  );
+  return JSON.parse(clean) as JsonValue;
+}
+
+/** JSON with object keys sorted (by UTF-16 code unit) and no whitespace. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item: unknown) => canonicalJson(item ?? null)).join(',')}]`;
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object)
+    .filter((key) => object[key] !== undefined)
+    .sort();
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`).join(',')}}`;
+}
+
+/** The canonical text of a record: its hashed fields only. */
+export function canonicalRecord(record: AuditRecordBody): string {
+  const body: Record<string, unknown> = {};
+  for (const field of BODY_FIELDS) body[field] = record[field];
+  return canonicalJson(body);
+}
+
+/** `sha256(prev_hash + canonical(record))`, hex. */
+export function chainHash(prevHash: string, record: AuditRecordBody): string {
+  return createHash('sha256').update(prevHash).update(canonicalRecord(record)).digest('hex');
+}
+
+/** Ed25519 signature of the hash's hex text, base64. */
+export function signHash(privateKey: KeyObject, hash: string): string {
+  return sign(null, Buffer.from(hash, 'utf8'), privateKey).toString('base64');
+}
+
+export function verifyHashSignature(publicKey: KeyObject, hash: string, signature: string): boolean {
+  try {
+    return verify(null, Buffer.from(hash, 'utf8'), publicKey, Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}

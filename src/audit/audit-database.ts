@@ -1,0 +1,53 @@
+import { ColumnType, Generated } from 'kysely';
+import { AuditActorKind, AuditOutcome, JsonValue } from './audit.types';
+
+/** Written as ISO text, read back as a Date by pg's type parser. */
+type Timestamp = ColumnType<Date, string, string>;
+/** Written as JSON text (pg would turn a JS array into a Postgres array), read back parsed. */
+type Json = ColumnType<JsonValue, string, string>;
+type NullableJson = ColumnType<JsonValue | null, string | null, string | null>;
+
+interface AttemptColumns {
+  id: string;
+  request_id: string;
+  started_at: Timestamp;
+  actor_kind: AuditActorKind;
+  actor_subject: string | null;
+  actor_client_id: string | null;
+  source_ip: string;
+  user_agent: string | null;
+  project_id: string;
+  requested: Json;
+  before: NullableJson;
+}
+
+export interface AuditRecordsTable extends AttemptColumns {
+  /** int8 comes back as a string from pg. */
+  seq: Generated<string>;
+  recorded_at: Timestamp;
+  outcome: AuditOutcome;
+  http_status: number | null;
+  error_code: string | null;
+  upstream_status: number | null;
+  upstream_request_id: string | null;
+  duration_ms: number | null;
+  prev_hash: string;
+  hash: string;
+  signature: string;
+}
+
+export interface AuditIntentsTable extends AttemptColumns {
+  instance_id: string;
+}
+
+export interface AuditChainHeadTable {
+  id: number;
+  seq: string;
+  hash: string;
+}
+
+export interface AuditDatabase {
+  audit_records: AuditRecordsTable;
+  audit_intents: AuditIntentsTable;
+  audit_chain_head: AuditChainHeadTable;
+}

@@ -1,0 +1,93 @@
+import { Kysely, Migration, MigrationResultSet, Migrator, sql } from 'kysely';
+import { GENESIS_HASH } from './audit-chain';
+import { AUDIT_ACTOR_KINDS, AUDIT_OUTCOMES } from './audit.types';
+
+const list = (values: readonly string[]) => sql.raw(values.map((value) => `'${value}'`).join(', '));
+
+/** One set of migrations for PGlite and PostgreSQL. Append new ones; never edit a released one. */
+export const auditMigrations: Record<string, Migration> = {
+  '0001_audit': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Final, chained records. seq is chain order: it is assigned under the chain lock.
+      await sql`
+        create table audit_records (
+          seq bigint generated always as identity primary key,
+          id uuid not null unique,
+          request_id text not null,
+          started_at timestamptz not null,
+          recorded_at timestamptz not null,
+          actor_kind text not null check (actor_kind in (${list(AUDIT_ACTOR_KINDS)})),
+          actor_subject text,
+          actor_client_id text,
+          source_ip text not null,
+          user_agent text,
+          project_id text not null,
+          requested jsonb not null,
+          before jsonb,
+          outcome text not null check (outcome in (${list(AUDIT_OUTCOMES)})),
+          http_status integer,
+          error_code text,
+          upstream_status integer,
+          upstream_request_id text,
+          duration_ms integer,
+          -- unique: two records on one predecessor would be a fork of the chain
+          prev_hash text not null unique,
+          hash text not null unique,
+          signature text not null
+        )`.execute(db);
+      await sql`create index audit_records_project_seq on audit_records (project_id, seq desc)`.execute(db);
+      await sql`create index audit_records_actor_seq on audit_records (actor_subject, seq desc)`.execute(db);
+      await sql`create index audit_records_recorded_at on audit_records (recorded_at)`.execute(db);
+
+      // Write-ahead intents: committed before the upstream call, deleted when finalised.
+      await sql`
+        create table audit_intents (
+          id uuid primary key,
+          instance_id text not null,
+          request_id text not null,
+          started_at timestamptz not null,
+          actor_kind text not null,
+          actor_subject text,
+          actor_client_id text,
+          source_ip text not null,
+          user_agent text,
+          project_id text not null,
+          requested jsonb not null,
+          before jsonb
+        )`.execute(db);
+      await sql`create index audit_intents_started_at on audit_intents (started_at)`.execute(db);
+
+      // The one-row chain head: locked FOR UPDATE by every append, so appends are serialised
+      // across instances and the head is read without scanning audit_records.
+      await sql`
+        create table audit_chain_head (
+          id smallint primary key check (id = 1),
+          seq bigint not null,
+          hash text not null
+        )`.execute(db);
+      await sql`insert into audit_chain_head (id, seq, hash) values (1, 0, ${GENESIS_HASH})`.execute(db);
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await sql`drop table audit_chain_head, audit_intents, audit_records`.execute(db);
+    },
+  },
+};
+
+/**
+ * Runs the migrations. Kysely serialises concurrent runs (several instances starting at once).
+ * Own bookkeeping table names and the current schema, so the audit never collides with another
+ * module's migrations in the same database.
+ */
+export async function migrateAuditSchema(db: Kysely<unknown>): Promise<MigrationResultSet> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(auditMigrations) },
+    migrationTableName: 'audit_migration',
+    migrationLockTableName: 'audit_migration_lock',
+    migrationTableSchema: rows[0].schema,
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error) throw result.error;
+  return result;
+}

@@ -1,0 +1,55 @@
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger } from 'pino';
+import { AllErrorsFilter } from './all-errors.filter';
+import { requestContext } from './request-context';
+import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
+import { sendError } from './send-error';
+
+/** Body limit of design §2. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** The Fastify adapter as the BFF runs it: pino logger, sane request ids, 64 KiB bodies. */
+export function createHttpAdapter(logger: Logger, options: { trustProxy?: string[] | boolean } = {}): FastifyAdapter {
+  return new FastifyAdapter({
+    loggerInstance: logger,
+    // One access-log line per request is written in onResponse below, not Fastify's two.
+    disableRequestLogging: true,
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: options.trustProxy ?? false,
+    // Prototype-poisoning keys are refused by the JSON parser rather than passed on.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+}
+
+/** Wires what every app instance needs (real server and tests alike): envelope, request id, access log. */
+export function configureHttp(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  // JSON only: without this, text/plain bodies would be parsed as strings instead of answering 415.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  // After body parsing, so the handler, guards and the upstream adapter all run inside the context.
+  fastify.addHook('preHandler', (request, _reply, done) => requestContext.run({ requestId: request.id }, done));
+  fastify.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        code: request.errorCode,
+        caller: request.caller?.subject,
+      },
+      'request',
+    );
+    done();
+  });
+  app.useGlobalFilters(new AllErrorsFilter());
+}

@@ -1,0 +1,48 @@
+import { LoggerService } from '@nestjs/common';
+import pino, { Logger } from 'pino';
+import { requestContext } from './request-context';
+
+/** Headers that carry credentials: never written to a log line. */
+const REDACTED = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-api-key"]',
+  'headers["x-auth-token"]',
+];
+
+export function createLogger(options: { level: string; pretty: boolean }): Logger {
+  return pino({
+    level: options.level,
+    redact: { paths: REDACTED, censor: '[redacted]' },
+    // Non-request log lines still carry the request id when they happen inside a request.
+    mixin: () => {
+      const context = requestContext.current();
+      return context ? { reqId: context.requestId } : {};
+    },
+    transport: options.pretty ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
+  });
+}
+
+/** Nest's own messages (boot, routes, lifecycle) go to the same pino logger. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, context?: string) {
+    this.logger.info({ context }, String(message));
+  }
+  error(message: unknown, trace?: string, context?: string) {
+    this.logger.error({ context, trace }, String(message));
+  }
+  warn(message: unknown, context?: string) {
+    this.logger.warn({ context }, String(message));
+  }
+  debug(message: unknown, context?: string) {
+    this.logger.debug({ context }, String(message));
+  }
+  verbose(message: unknown, context?: string) {
+    this.logger.trace({ context }, String(message));
+  }
+}

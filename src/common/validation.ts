@@ -1,0 +1,42 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { BffError, FieldError } from './bff-error';
+import { ErrorCode } from './error-codes';
+
+/**
+ * class-validator through Nest's pipe: unknown properties are rejected (not dropped), and every problem is
+ * reported with its path (`callback[1].topic_urn`) in the one envelope.
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) => validationFailed(flatten(errors)),
+  });
+}
+
+export function validationFailed(errors: FieldError[]): BffError {
+  return new BffError(400, ErrorCode.ValidationFailed, 'The request is invalid.', { errors });
+}
+
+function flatten(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = error.property === undefined || error.property === '' ? parent || 'body' : join(parent, error.property);
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message: rename(message, error.property) }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+function join(parent: string, property: string): string {
+  if (/^\d+$/.test(property)) return `${parent}[${property}]`;
+  return parent ? `${parent}.${property}` : property;
+}
+
+/** class-validator's messages for unknown input name no field; say what was expected instead. */
+function rename(message: string, property: string | undefined): string {
+  if (message.startsWith('an unknown value was passed')) return 'expected a JSON object';
+  if (message.endsWith('should not exist')) return `unknown property "${property}" is not allowed`;
+  return message;
+}

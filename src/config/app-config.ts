@@ -1,0 +1,40 @@
+/** The validated configuration, namespaced. Built once at boot by `loadConfig`; injected as `AppConfig`. */
+export class AppConfig {
+  nodeEnv!: string;
+  http!: {
+    host: string;
+    port: number;
+    corsOrigins: string[];
+    trustedProxies: string[];
+    shutdownGraceMs: number;
+  };
+  log!: { level: string; pretty: boolean };
+  smn!: SmnConfig;
+
+  get production(): boolean {
+    return this.nodeEnv === 'production';
+  }
+}
+
+export interface SmnConfig {
+  /** Run the in-process emulator and point every region at it (the zero-configuration default). */
+  emulator: boolean;
+  /** Project id → region; a project not in here answers 404 without calling upstream. */
+  projects: Map<string, string>;
+  /** Region → base URL overrides; others use `https://smn.{region}.myhuaweicloud.com`. */
+  endpoints: Map<string, string>;
+  auth: { mode: 'aksk'; accessKey: string; secretKey: string; securityToken?: string };
+  upstream: UpstreamPolicyConfig;
+}
+
+export interface UpstreamPolicyConfig {
+  attemptTimeoutMs: number;
+  deadlineMs: number;
+  maxRetries: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  retryAfterCapMs: number;
+  breakerThreshold: number;
+  breakerHalfOpenAfterMs: number;
+  maxSockets: number;
+}

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AppConfig } from './app-config';
+import { bool, csv, int, pairs } from './env-parsers';
+
+export const PROJECT_ID = /^[0-9a-f]{32}$/;
+const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
+
+/** The demo project of the embedded default (design §8, issue 2). */
+export const DEMO_PROJECT = { id: 'f96188c7ccaf4ffba0c9aa149ab2bd57', region: 'cn-north-4' };
+
+const schema = z
+  .object({
+    NODE_ENV: z.string().default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: int(3000).pipe(z.number().max(65535)),
+    CORS_ORIGINS: csv,
+    TRUSTED_PROXIES: csv,
+    SHUTDOWN_GRACE_MS: int(10_000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_PRETTY: z.enum(['true', 'false']).optional(),
+
+    SMN_EMULATOR: z.enum(['true', 'false']).optional(),
+    SMN_PROJECTS: z.string().optional(),
+    SMN_PROJECTS_FILE: z.string().optional(),
+    SMN_ENDPOINTS: z.string().optional(),
+    SMN_ACCESS_KEY: z.string().min(1).optional(),
+    SMN_SECRET_KEY: z.string().min(1).optional(),
+    SMN_SECURITY_TOKEN: z.string().min(1).optional(),
+
+    UPSTREAM_ATTEMPT_TIMEOUT_MS: int(2_000, 1),
+    UPSTREAM_DEADLINE_MS: int(8_000, 1),
+    UPSTREAM_MAX_RETRIES: int(2),
+    UPSTREAM_BACKOFF_BASE_MS: int(100),
+    UPSTREAM_BACKOFF_MAX_MS: int(2_000),
+    UPSTREAM_RETRY_AFTER_CAP_MS: int(5_000),
+    UPSTREAM_BREAKER_THRESHOLD: int(5, 1),
+    UPSTREAM_BREAKER_HALF_OPEN_MS: int(10_000, 1),
+    UPSTREAM_MAX_SOCKETS: int(64, 1),
+  })
+  .superRefine((env, ctx) => {
+    const emulator = env.SMN_EMULATOR ? env.SMN_EMULATOR === 'true' : env.NODE_ENV !== 'production';
+    if (!emulator) {
+      for (const key of ['SMN_ACCESS_KEY', 'SMN_SECRET_KEY'] as const) {
+        if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when SMN_EMULATOR is false' });
+      }
+      if (!env.SMN_PROJECTS && !env.SMN_PROJECTS_FILE) {
+        ctx.addIssue({ code: 'custom', path: ['SMN_PROJECTS'], message: 'required (or SMN_PROJECTS_FILE) when SMN_EMULATOR is false' });
+      }
+    }
+    if (env.UPSTREAM_DEADLINE_MS < env.UPSTREAM_ATTEMPT_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['UPSTREAM_DEADLINE_MS'], message: 'must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS' });
+    }
+  });
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the whole environment at once and reports every problem in one error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const emulator = e.SMN_EMULATOR ? e.SMN_EMULATOR === 'true' : e.NODE_ENV !== 'production';
+
+  const projects = parseProjects(e.SMN_PROJECTS, e.SMN_PROJECTS_FILE, problems);
+  if (projects.size === 0 && emulator) projects.set(DEMO_PROJECT.id, DEMO_PROJECT.region);
+  const endpoints = new Map<string, string>();
+  for (const [region, url] of pairs(e.SMN_ENDPOINTS)) {
+    if (!REGION.test(region)) problems.push(`SMN_ENDPOINTS: "${region}" is not a region id`);
+    else if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) problems.push(`SMN_ENDPOINTS: "${url}" is not an http(s) URL`);
+    else endpoints.set(region, url.replace(/\/+$/, ''));
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return Object.assign(new AppConfig(), {
+    nodeEnv: e.NODE_ENV,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      corsOrigins: e.CORS_ORIGINS,
+      trustedProxies: e.TRUSTED_PROXIES,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    },
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ? e.LOG_PRETTY === 'true' : e.NODE_ENV === 'development' && !!process.stdout.isTTY },
+    smn: {
+      emulator,
+      projects,
+      endpoints,
+      // With the emulator, its demo credentials are filled in at boot (main.ts) once it listens.
+      auth: { mode: 'aksk' as const, accessKey: e.SMN_ACCESS_KEY ?? '', secretKey: e.SMN_SECRET_KEY ?? '', securityToken: e.SMN_SECURITY_TOKEN },
+      upstream: {
+        attemptTimeoutMs: e.UPSTREAM_ATTEMPT_TIMEOUT_MS,
+        deadlineMs: e.UPSTREAM_DEADLINE_MS,
+        maxRetries: e.UPSTREAM_MAX_RETRIES,
+        backoffBaseMs: e.UPSTREAM_BACKOFF_BASE_MS,
+        backoffMaxMs: e.UPSTREAM_BACKOFF_MAX_MS,
+        retryAfterCapMs: e.UPSTREAM_RETRY_AFTER_CAP_MS,
+        breakerThreshold: e.UPSTREAM_BREAKER_THRESHOLD,
+        breakerHalfOpenAfterMs: e.UPSTREAM_BREAKER_HALF_OPEN_MS,
+        maxSockets: e.UPSTREAM_MAX_SOCKETS,
+      },
+    },
+  });
+}
+
+/** `SMN_PROJECTS=pid=region,…` and/or `SMN_PROJECTS_FILE` (JSON object `{ "<pid>": "<region>" }`). */
+function parseProjects(inline: string | undefined, file: string | undefined, problems: string[]): Map<string, string> {
+  const entries: Array<[string, string]> = pairs(inline);
+  if (file) {
+    try {
+      const json: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error('expected a JSON object of project id → region');
+      entries.push(...Object.entries(json as Record<string, unknown>).map(([k, v]): [string, string] => [k, String(v)]));
+    } catch (error) {
+      problems.push(`SMN_PROJECTS_FILE: ${(error as Error).message}`);
+    }
+  }
+  const projects = new Map<string, string>();
+  for (const [id, region] of entries) {
+    if (!PROJECT_ID.test(id)) problems.push(`SMN_PROJECTS: "${id}" is not a project id (32 lowercase hex characters)`);
+    else if (!REGION.test(region)) problems.push(`SMN_PROJECTS: region "${region}" of project ${id} is not a region id`);
+    else projects.set(id, region);
+  }
+  return projects;
+}

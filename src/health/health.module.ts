@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { SmnModule } from '../smn/smn.module';
+import { HealthController } from './health.controller';
+import { ShutdownState } from './shutdown-state';
+import { UpstreamHealthIndicator } from './upstream.health';
+
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false }), SmnModule],
+  controllers: [HealthController],
+  providers: [UpstreamHealthIndicator, ShutdownState],
+})
+export class HealthModule {}

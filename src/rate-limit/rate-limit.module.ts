@@ -1,0 +1,37 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import { Redis } from 'ioredis';
+import { RATE_LIMIT_OPTIONS, type RateLimitOptions } from './rate-limit.options';
+import { RateLimiter } from './rate-limiter.service';
+import { RedisThrottlerStorage } from './redis-throttler.store';
+
+const DEFAULT_KEY_PREFIX = 'sms-callback-bff:rl:';
+
+/** Rate-limit budgets with in-memory counters, or Redis counters shared by all instances when `redisUrl` is set. */
+@Module({})
+export class RateLimitModule {
+  static forRoot(options: RateLimitOptions): DynamicModule {
+    return {
+      module: RateLimitModule,
+      providers: [
+        { provide: RATE_LIMIT_OPTIONS, useValue: options },
+        { provide: ThrottlerStorage, useFactory: () => createStorage(options) },
+        RateLimiter,
+      ],
+      exports: [RateLimiter],
+    };
+  }
+}
+
+function createStorage(options: RateLimitOptions): ThrottlerStorage {
+  if (!options.redisUrl) return new ThrottlerStorageService();
+  const redis = new Redis(options.redisUrl, {
+    lazyConnect: true,
+    // Fail fast while Redis is away (the storage then counts in memory) instead of queueing requests.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 500,
+    connectTimeout: 2_000,
+  });
+  return new RedisThrottlerStorage(redis, options.redisKeyPrefix ?? DEFAULT_KEY_PREFIX);
+}

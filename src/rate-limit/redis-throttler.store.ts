@@ -1,0 +1,103 @@
+import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import type { Redis } from 'ioredis';
+
+/**
+ * Fixed window counter with blocking, in one atomic step so several instances can share it.
+ * KEYS[1] hit counter, KEYS[2] block marker; ARGV: window ms, limit, block ms.
+ * Returns {hits, window ms left, blocked 0/1, block ms left}.
+ * Like the library's in-memory storage, hits over the limit start a block of `blockDuration`, during
+ * which nothing is counted, and the window starts afresh once the block ends.
+ */
+const THROTTLE_SCRIPT = `
+local blockLeft = redis.call('PTTL', KEYS[2])
+if blockLeft > 0 then
+  return {tonumber(ARGV[2]) + 1, blockLeft, 1, blockLeft}
+end
+local hits = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if hits == 1 or left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+if hits > tonumber(ARGV[2]) then
+  local block = tonumber(ARGV[3])
+  if block > 0 then
+    redis.call('SET', KEYS[2], '1', 'PX', block)
+    redis.call('DEL', KEYS[1])
+    return {hits, block, 1, block}
+  end
+  return {hits, left, 1, left}
+end
+return {hits, left, 0, 0}
+`;
+
+/** Not exported by the package index. */
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+type ThrottleReply = [hits: number, leftMs: number, blocked: number, blockLeftMs: number];
+interface ThrottleCommand {
+  bffThrottle(counterKey: string, blockKey: string, ttlMs: number, limit: number, blockMs: number): Promise<ThrottleReply>;
+}
+
+/**
+ * `ThrottlerStorage` on Redis (`@nest-lab/throttler-storage-redis` declares Nest <= 11 only).
+ * When Redis cannot answer, counting falls back to per-instance memory rather than refusing traffic:
+ * limits become per instance until Redis is back, and authentication still guards every route.
+ */
+export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('RateLimit');
+  private readonly fallback = new ThrottlerStorageService();
+  private degraded = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    redis.defineCommand('bffThrottle', { numberOfKeys: 2, lua: THROTTLE_SCRIPT });
+    // Without a listener ioredis prints every connection error; one line per outage is enough.
+    redis.on('error', (error: Error) => this.markDegraded(error));
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (this.redis.status !== 'wait') return; // not a lazyConnect client: it connects by itself
+    await this.redis.connect().catch((error: Error) => this.markDegraded(error));
+  }
+
+  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    // The hash tag {…} keeps both keys in one slot, as a Redis Cluster requires for a script.
+    const base = `${this.prefix}{${throttlerName}:${key}}`;
+    try {
+      const [hits, leftMs, blocked, blockLeftMs] = await (this.redis as unknown as ThrottleCommand).bffThrottle(
+        `${base}:hits`,
+        `${base}:block`,
+        Math.max(1, Math.ceil(ttl)),
+        limit,
+        Math.max(0, Math.ceil(blockDuration)),
+      );
+      if (this.degraded) {
+        this.degraded = false;
+        this.logger.log('Redis is back; rate-limit counters are shared again.');
+      }
+      return { totalHits: hits, timeToExpire: seconds(leftMs), isBlocked: blocked === 1, timeToBlockExpire: blocked ? seconds(blockLeftMs) : 0 };
+    } catch (error) {
+      this.markDegraded(error);
+      return this.fallback.increment(key, ttl, limit, blockDuration, throttlerName);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.fallback.onApplicationShutdown();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private markDegraded(error: unknown): void {
+    if (this.degraded) return;
+    this.degraded = true;
+    this.logger.error(`Redis unavailable, rate limits are per instance until it is back: ${String(error)}`);
+  }
+}
+
+/** Same unit as the library's storage records: whole seconds, rounded up. */
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}

@@ -1,0 +1,162 @@
+import { HttpService } from '@nestjs/axios';
+import { Injectable } from '@nestjs/common';
+import type { AxiosResponse } from 'axios';
+import { isAxiosError } from 'axios';
+import { firstValueFrom } from 'rxjs';
+import { requestContext } from '../common/request-context';
+import { AppConfig } from '../config/app-config';
+import { SmnEndpoints } from './smn-endpoints';
+import { SmnAuthFailedError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
+import { SMS_EVENT_TYPES, SmnPort, SmnWriteResult, SmsCallback, SmsCallbackList, SmsEventType } from './smn.port';
+import { SmnRequestSigner } from './smn-request-signer';
+import { UpstreamResilience } from './upstream-resilience';
+
+const USER_AGENT = 'sms-callback-bff/0.1';
+
+/** A settled upstream answer: status, SMN request id, and the parsed JSON body (undefined when not JSON). */
+interface UpstreamAnswer {
+  status: number;
+  requestId?: string;
+  body: unknown;
+}
+
+/** The SMN port over HTTP: `@nestjs/axios` on keep-alive agents, our signer, cockatiel policies. */
+@Injectable()
+export class SmnHttpClient extends SmnPort {
+  constructor(
+    private readonly http: HttpService,
+    private readonly endpoints: SmnEndpoints,
+    private readonly signer: SmnRequestSigner,
+    private readonly resilience: UpstreamResilience,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  async listSmsCallbacks(projectId: string, eventType?: SmsEventType): Promise<SmsCallbackList> {
+    const query = eventType ? `?event_type=${encodeURIComponent(eventType)}` : '';
+    const answer = await this.call('GET', projectId, query);
+    const body = answer.body as { request_id?: unknown; callback?: unknown };
+    if (typeof body?.request_id !== 'string' || !Array.isArray(body.callback) || !body.callback.every(isWireCallback)) {
+      throw malformed(answer);
+    }
+    return {
+      requestId: body.request_id,
+      callbacks: body.callback.map((c) => ({ eventType: c.event_type, topicUrn: c.topic_urn })),
+    };
+  }
+
+  async updateSmsCallbacks(projectId: string, callbacks: SmsCallback[]): Promise<SmnWriteResult> {
+    const body = JSON.stringify({ callback: callbacks.map((c) => ({ event_type: c.eventType, topic_urn: c.topicUrn })) });
+    const answer = await this.call('PUT', projectId, '', body);
+    const requestId = (answer.body as { request_id?: unknown })?.request_id;
+    if (typeof requestId !== 'string') throw malformed(answer);
+    return { requestId };
+  }
+
+  private async call(method: 'GET' | 'PUT', projectId: string, query: string, body?: string): Promise<UpstreamAnswer> {
+    const region = this.endpoints.regionOf(projectId);
+    if (!region) throw new Error(`project ${projectId} has no configured region`); // the service checks first
+    const baseUrl = this.endpoints.baseUrlFor(region);
+    const url = `${baseUrl}/v2/${projectId}/notifications/sms/callback${query}`;
+    const requestId = requestContext.current()?.requestId;
+
+    return this.resilience.execute(baseUrl, async (signal) => {
+      // Outgoing headers are an allow-list: nothing of the caller's request is copied here.
+      const signed: Record<string, string> = { 'content-type': 'application/json', 'x-project-id': projectId };
+      const headers = { ...signed, ...(await this.signer.sign({ method, url, headers: signed, body }, projectId)) };
+      headers['user-agent'] = USER_AGENT;
+      if (requestId) headers['x-request-id'] = requestId;
+      const response = await this.send(method, url, headers, body, signal);
+      return this.interpret(response);
+    });
+  }
+
+  private async send(method: string, url: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) {
+    try {
+      return await firstValueFrom(
+        this.http.request<string>({
+          method,
+          url,
+          headers,
+          data: body,
+          signal,
+          timeout: this.config.smn.upstream.attemptTimeoutMs,
+          responseType: 'text',
+          // We sign the exact bytes and parse the answer ourselves.
+          transformRequest: [(data: unknown) => data],
+          transformResponse: [(data: unknown) => data],
+          validateStatus: () => true,
+        }),
+      );
+    } catch (error) {
+      throw transportError(error);
+    }
+  }
+
+  private interpret(response: AxiosResponse<string>): UpstreamAnswer {
+    const body = parseJson(response.data);
+    const header = response.headers['x-request-id'];
+    const record = (body ?? {}) as Record<string, unknown>;
+    const requestId = typeof record.request_id === 'string' ? record.request_id : typeof header === 'string' ? header : undefined;
+    const answer: UpstreamAnswer = { status: response.status, requestId, body };
+    const status = response.status;
+    if (status >= 200 && status < 300) return answer;
+
+    // SMN answers {code, message}; its API gateway answers {error_code, error_msg}.
+    const code = str(record.code) ?? str(record.error_code);
+    const message = str(record.message) ?? str(record.error_msg);
+    const upstream = { status, code, request_id: requestId };
+    if (status === 401 || status === 403) throw new SmnAuthFailedError(upstream);
+    if (status === 429) throw new SmnThrottledError(upstream, retryAfterMs(response.headers['retry-after']));
+    if (status >= 400 && status < 500) throw new SmnRejectedError(upstream, message ?? `SMN rejected the request (HTTP ${status}).`);
+    throw new SmnUnavailableError(`SMN failed (HTTP ${status}).`, upstream, status === 502 || status === 503 || status === 504);
+  }
+}
+
+interface WireCallback {
+  event_type: SmsEventType;
+  topic_urn: string;
+}
+
+function isWireCallback(value: unknown): value is WireCallback {
+  const c = value as Partial<WireCallback> | null;
+  return !!c && SMS_EVENT_TYPES.includes(c.event_type as SmsEventType) && typeof c.topic_urn === 'string';
+}
+
+function malformed(answer: UpstreamAnswer): SmnUnavailableError {
+  return new SmnUnavailableError('SMN answered with a body this service cannot read.', {
+    status: answer.status,
+    request_id: answer.requestId,
+  });
+}
+
+function transportError(error: unknown): Error {
+  if (!isAxiosError(error)) return error as Error;
+  if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') return new SmnTimeoutError();
+  // ERR_CANCELED: the overall deadline aborted the attempt; the resilience layer reports the deadline.
+  if (error.code === 'ERR_CANCELED') return error;
+  return new SmnUnavailableError(`SMN could not be reached (${error.code ?? 'network error'}).`, undefined, true, error);
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value ? value : undefined;
+}
+
+/** `Retry-After` in seconds or as an HTTP date; 1 s when absent or unreadable. */
+function retryAfterMs(header: unknown): number {
+  if (typeof header !== 'string') return 1000;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? 1000 : Math.max(0, date - Date.now());
+}

@@ -1,0 +1,80 @@
+import {
+  BrokenCircuitError,
+  CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  IPolicy,
+  TaskCancelledError,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import type { UpstreamPolicyConfig } from '../config/app-config';
+import { SmnCircuitOpenError, SmnThrottledError, SmnTimeoutError, isOutage, isRetryable } from './smn.errors';
+
+/**
+ * Deadline → retry → circuit breaker, composed with cockatiel, one breaker per regional endpoint.
+ * The per-attempt timeout is the HTTP client's own (it aborts the socket); the deadline bounds the
+ * whole call including backoff.
+ */
+export class UpstreamResilience {
+  private readonly policies = new Map<string, { policy: IPolicy; breaker: CircuitBreakerPolicy }>();
+
+  constructor(private readonly config: UpstreamPolicyConfig) {}
+
+  async execute<T>(endpoint: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { policy } = this.policyFor(endpoint);
+    try {
+      return await policy.execute(({ signal }) => attempt(signal));
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) {
+        throw new SmnCircuitOpenError(Math.ceil(this.config.breakerHalfOpenAfterMs / 1000));
+      }
+      if (error instanceof TaskCancelledError) {
+        throw new SmnTimeoutError(`SMN did not answer within the ${this.config.deadlineMs} ms deadline.`);
+      }
+      throw error;
+    }
+  }
+
+  /** Breaker state per endpoint, for readiness and metrics. */
+  circuitStates(): Array<{ endpoint: string; state: 'closed' | 'open' | 'half-open' | 'isolated' }> {
+    return [...this.policies].map(([endpoint, { breaker }]) => ({ endpoint, state: STATE_NAMES[breaker.state] }));
+  }
+
+  private policyFor(endpoint: string) {
+    let entry = this.policies.get(endpoint);
+    if (!entry) {
+      const c = this.config;
+      const breaker = circuitBreaker(handleWhen(isOutage), {
+        halfOpenAfter: c.breakerHalfOpenAfterMs,
+        breaker: new ConsecutiveBreaker(c.breakerThreshold),
+      });
+      const retries = retry(handleWhen(isRetryable), {
+        maxAttempts: c.maxRetries,
+        backoff: new DelegateBackoff((context) => {
+          const error = 'error' in context.result ? context.result.error : undefined;
+          // Honour the gateway's Retry-After, capped so one call cannot stall for minutes.
+          if (error instanceof SmnThrottledError) return Math.min(error.retryAfterMs, c.retryAfterCapMs);
+          // Exponential backoff with full jitter.
+          return Math.random() * Math.min(c.backoffMaxMs, c.backoffBaseMs * 2 ** (context.attempt - 1));
+        }),
+      });
+      const deadline = timeout(c.deadlineMs, TimeoutStrategy.Aggressive);
+      entry = { policy: wrap(deadline, retries, breaker), breaker };
+      this.policies.set(endpoint, entry);
+    }
+    return entry;
+  }
+}
+
+const STATE_NAMES = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+} as const;

@@ -1,0 +1,9 @@
+import { IsIn, IsOptional } from 'class-validator';
+import { SMS_EVENT_TYPES, SmsEventType } from '../../smn/smn.port';
+
+export class ListSmsCallbacksQueryDto {
+  /** Only this event type; all configured types when omitted. */
+  @IsOptional()
+  @IsIn(SMS_EVENT_TYPES, { message: `event_type must be one of ${SMS_EVENT_TYPES.join(', ')}` })
+  event_type?: SmsEventType;
+}

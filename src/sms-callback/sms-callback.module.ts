@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { SmnModule } from '../smn/smn.module';
+import { SmsCallbackController } from './sms-callback.controller';
+import { SmsCallbackService } from './sms-callback.service';
+
+@Module({
+  imports: [SmnModule],
+  controllers: [SmsCallbackController],
+  providers: [SmsCallbackService],
+})
+export class SmsCallbackModule {}

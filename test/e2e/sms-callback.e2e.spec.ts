@@ -1,0 +1,124 @@
+import request from 'supertest';
+import { CALLBACK_PATH, Harness, PROJECT_ID, SEED_BODY, startHarness, urn } from '../support/bff-harness';
+import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
+
+describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+  beforeEach(() => resetEmulator(h.emulator));
+
+  it('applies the seed example, then lists the three callbacks', async () => {
+    const put = await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+    expect(put.body).toEqual({ request_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+
+    const get = await request(h.url).get(CALLBACK_PATH).expect(200);
+    expect(get.body.request_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(sortByType(get.body.callback)).toEqual(sortByType(SEED_BODY.callback));
+  });
+
+  it('removes a callback when its topic_urn is ""', async () => {
+    await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+    await request(h.url)
+      .put(CALLBACK_PATH)
+      .send({ callback: [{ event_type: 'sms_fail_event', topic_urn: '' }] })
+      .expect(200);
+    const get = await request(h.url).get(CALLBACK_PATH).expect(200);
+    expect(get.body.callback.map((c: { event_type: string }) => c.event_type).sort()).toEqual(['sms_reply_event', 'sms_success_event']);
+  });
+
+  it('filters by event_type and lists [] when nothing is configured', async () => {
+    expect((await request(h.url).get(CALLBACK_PATH).expect(200)).body.callback).toEqual([]);
+    await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+    const get = await request(h.url).get(`${CALLBACK_PATH}?event_type=sms_reply_event`).expect(200);
+    expect(get.body.callback).toEqual([{ event_type: 'sms_reply_event', topic_urn: urn('test_reply') }]);
+  });
+
+  it.each([
+    ['sms_fail_event', 'SMN.0141'],
+    ['sms_success_event', 'SMN.0143'],
+    ['sms_reply_event', 'SMN.0145'],
+  ])('passes through SMN topic-not-found for %s as %s', async (eventType, code) => {
+    const res = await request(h.url)
+      .put(CALLBACK_PATH)
+      .send({ callback: [{ event_type: eventType, topic_urn: urn('no_such_topic') }] })
+      .expect(400);
+    expect(res.body).toMatchObject({ code, upstream: { status: 400, code } });
+    expect(res.body.request_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(res.body.request_id).toBe(res.body.upstream.request_id);
+  });
+
+  it.each(['SMN.0100', 'SMN.0140', 'SMN.0142', 'SMN.0144'])('passes through %s answered by SMN', async (code) => {
+    await injectFault(h.emulator, { kind: 'status', status: 400, style: 'smn', code, message: 'from SMN', count: 1 });
+    const res = await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(400);
+    expect(res.body).toMatchObject({ code, message: 'from SMN', upstream: { status: 400, code } });
+  });
+
+  it('answers 502 BFF.UPSTREAM_AUTH_FAILED when SMN cannot verify the BFF\'s signature', async () => {
+    const wrong = await startHarness({ SMN_SECRET_KEY: 'not-the-secret' });
+    try {
+      const res = await request(wrong.url).put(CALLBACK_PATH).send(SEED_BODY).expect(502);
+      expect(res.body).toMatchObject({ code: 'BFF.UPSTREAM_AUTH_FAILED', upstream: { status: 401, code: 'APIGW.0301' } });
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  it('answers 502 BFF.UPSTREAM_UNAVAILABLE when SMN cannot be reached', async () => {
+    const dead = await startHarness({ SMN_ENDPOINTS: 'cn-north-4=http://127.0.0.1:9' });
+    try {
+      const res = await request(dead.url).get(CALLBACK_PATH).expect(502);
+      expect(res.body).toMatchObject({ code: 'BFF.UPSTREAM_UNAVAILABLE' });
+      expect(res.body.upstream).toBeUndefined();
+    } finally {
+      await dead.close();
+    }
+  });
+
+  it('answers 404 BFF.PROJECT_NOT_FOUND for a project it does not serve, without calling SMN', async () => {
+    const other = '0123456789abcdef0123456789abcdef';
+    const res = await request(h.url).get(`/v2/${other}/notifications/sms/callback`).expect(404);
+    expect(res.body).toMatchObject({ code: 'BFF.PROJECT_NOT_FOUND' });
+    expect(await emulatorRequests(h.emulator)).toHaveLength(0);
+  });
+
+  it('carries the request id from the caller through the BFF to SMN and back', async () => {
+    const res = await request(h.url).put(CALLBACK_PATH).set('X-Request-Id', 'trace-42.a').send(SEED_BODY).expect(200);
+    expect(res.headers['x-request-id']).toBe('trace-42.a');
+    const [forwarded] = await emulatorRequests(h.emulator);
+    expect(forwarded.headers['x-request-id']).toBe('trace-42.a');
+    expect(h.logs.some((line) => line.reqId === 'trace-42.a' && line.msg === 'request' && line.status === 200)).toBe(true);
+  });
+
+  it('replaces an insane request id with its own', async () => {
+    const res = await request(h.url).get(CALLBACK_PATH).set('X-Request-Id', 'bad id with spaces and <html>').expect(200);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('sends SMN only allow-listed headers, signed with the BFF\'s own key', async () => {
+    await request(h.url).put(CALLBACK_PATH).set('Cookie', 'session=secret').set('X-Custom', 'x').send(SEED_BODY).expect(200);
+    const [forwarded] = await emulatorRequests(h.emulator);
+    expect(Object.keys(forwarded.headers)).not.toContain('cookie');
+    expect(Object.keys(forwarded.headers)).not.toContain('x-custom');
+    expect(forwarded.headers.authorization).toMatch(/^SDK-HMAC-SHA256 Access=/);
+  });
+
+  it('serves health, the spec and Swagger UI', async () => {
+    await request(h.url).get('/health/live').expect(200);
+    expect((await request(h.url).get('/health/ready').expect(200)).body.status).toBe('ok');
+    const spec = await request(h.url).get('/docs-json').expect(200);
+    expect(Object.keys(spec.body.paths)).toContain('/v2/{project_id}/notifications/sms/callback');
+    await request(h.url).get('/docs').expect(200);
+  });
+
+  it('answers unknown routes with the envelope', async () => {
+    const res = await request(h.url).get('/nope').expect(404);
+    expect(res.body).toMatchObject({ code: 'BFF.NOT_FOUND', request_id: res.headers['x-request-id'] });
+  });
+});
+
+function sortByType<T extends { event_type: string }>(items: T[]): T[] {
+  return [...items].sort((a, b) => a.event_type.localeCompare(b.event_type));
+}

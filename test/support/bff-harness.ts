@@ -1,0 +1,67 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import pino from 'pino';
+import { createApp } from '../../src/app.factory';
+import { DEMO_PROJECT, loadConfig } from '../../src/config/load-config';
+import { DEMO_CREDENTIALS, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
+
+export const PROJECT_ID = DEMO_PROJECT.id;
+export const REGION = DEMO_PROJECT.region;
+export const CALLBACK_PATH = `/v2/${PROJECT_ID}/notifications/sms/callback`;
+export const urn = (topic: string, project = PROJECT_ID, region = REGION) => `urn:smn:${region}:${project}:${topic}`;
+
+/** The seed page's example, with the region filled in. */
+export const SEED_BODY = {
+  callback: [
+    { event_type: 'sms_reply_event', topic_urn: urn('test_reply') },
+    { event_type: 'sms_fail_event', topic_urn: urn('test_fail') },
+    { event_type: 'sms_success_event', topic_urn: urn('test_success') },
+  ],
+};
+
+export interface Harness {
+  app: NestFastifyApplication;
+  /** Base URL of the listening BFF. */
+  url: string;
+  emulator: RunningEmulator;
+  /** Everything the BFF logged, one parsed JSON object per line. */
+  logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/**
+ * The BFF on an ephemeral port talking over real HTTP to an emulator on another one. `env` overrides the
+ * configuration exactly as environment variables would.
+ */
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const emulator = await startEmulator({
+    projects: [{ projectId: PROJECT_ID, region: REGION, topics: ['test_reply', 'test_fail', 'test_success'] }],
+  });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    SMN_EMULATOR: 'false',
+    SMN_PROJECTS: `${PROJECT_ID}=${REGION}`,
+    SMN_ENDPOINTS: `${REGION}=${emulator.url}`,
+    SMN_ACCESS_KEY: DEMO_CREDENTIALS.ak,
+    SMN_SECRET_KEY: DEMO_CREDENTIALS.sk,
+    UPSTREAM_BACKOFF_BASE_MS: '10',
+    UPSTREAM_BACKOFF_MAX_MS: '50',
+    ...env,
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: config.log.level }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const app = await createApp(config, logger);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    emulator,
+    logs,
+    async close() {
+      await app.close();
+      await emulator.close();
+    },
+  };
+}
