@@ -9,19 +9,31 @@ import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { buildOpenApiDocument } from './openapi/openapi-document';
 
+export interface CreateAppOptions {
+  logger?: Logger;
+  /** Runs when the app closes, after in-flight requests (e.g. stops the embedded emulator). */
+  onClose?: () => Promise<void>;
+}
+
 /** Builds a ready-to-listen app; the server, the OpenAPI generator and the tests all start here. */
-export async function createApp(config: AppConfig, logger: Logger = createLogger(config.log)): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const logger = options.logger ?? createLogger(config.log);
   const trustProxy = config.http.trustedProxies.length ? config.http.trustedProxies : false;
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createHttpAdapter(logger, { trustProxy }), {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
+    // Fastify's own JSON parser (with the body limit and prototype-poisoning checks) is the only parser:
+    // Nest's would add url-encoded forms, and this API takes JSON only.
+    bodyParser: false,
   });
   configureHttp(app);
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({ origin: config.http.corsOrigins.length ? config.http.corsOrigins : false, credentials: false });
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  const fastify = app.getHttpAdapter().getInstance();
+  if (options.onClose) fastify.addHook('onClose', options.onClose);
   await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  await fastify.ready();
   return app;
 }

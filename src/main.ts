@@ -10,8 +10,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log);
   const emulator = config.smn.emulator ? await useEmbeddedEmulator(config) : undefined;
 
-  const app = await createApp(config, logger);
-  if (emulator) app.getHttpAdapter().getInstance().addHook('onClose', async () => emulator.close());
+  const app = await createApp(config, { logger, onClose: emulator?.close });
   await app.listen(config.http.port, config.http.host);
 
   const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${config.http.port}`;

@@ -24,7 +24,7 @@ export class JwtAuthenticator {
           timeoutMs: options.jwksTimeoutMs ?? DEFAULT_TIMEOUT_MS,
           maxAgeMs: JWKS_MAX_AGE_MS,
         }).getKey
-      : createLocalJWKSet(loadKeyFile(String(options.publicKeyFile)));
+      : localKeys(loadKeyFile(String(options.publicKeyFile)));
     return new JwtAuthenticator(options, getKey);
   }
 
@@ -101,6 +101,13 @@ function toAuthError(error: unknown): Error {
   if (error instanceof errors.JOSEError) return unauthenticated('token_malformed', 'The access token is malformed.', true, error);
   // Not a verdict on the token (a bug, or a key that cannot be imported): let it surface as a 500.
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** A key file with one key and no `kid` (a PEM, typically) verifies whatever `kid` the issuer puts in its tokens. */
+function localKeys(set: { keys: JWK[] }): JWTVerifyGetKey {
+  const lookup = createLocalJWKSet(set);
+  if (set.keys.length !== 1 || set.keys[0].kid) return lookup;
+  return (header, token) => lookup({ ...header, kid: undefined }, token);
 }
 
 /**

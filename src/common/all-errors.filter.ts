@@ -1,12 +1,26 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendError } from './send-error';
+import { toErrorReply } from './error-envelope';
 
-/** Every error that reaches Nest leaves through here, as the one envelope. */
+/**
+ * Every error leaves through here as the one envelope: Nest routes Fastify's own errors (body too large,
+ * bad JSON, wrong media type) through global filters too.
+ */
 @Catch()
 export class AllErrorsFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendError(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+    const request = http.getRequest<FastifyRequest>();
+    const { status, headers, body } = toErrorReply(error, request.id);
+    if (status >= 500) request.log.error({ err: error, code: body.code }, 'request failed');
+    request.errorCode = body.code;
+    void http.getResponse<FastifyReply>().status(status).headers(headers).type('application/json; charset=utf-8').send(body);
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The envelope code of a failed request, for the access log and metrics. */
+    errorCode?: string;
   }
 }

@@ -1,9 +1,9 @@
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AllErrorsFilter } from './all-errors.filter';
 import { requestContext } from './request-context';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
-import { sendError } from './send-error';
 
 /** Body limit of design §2. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -13,7 +13,7 @@ export function createHttpAdapter(logger: Logger, options: { trustProxy?: string
   return new FastifyAdapter({
     loggerInstance: logger,
     // One access-log line per request is written in onResponse below, not Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdFor,
     requestIdHeader: false,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -27,7 +27,8 @@ export function createHttpAdapter(logger: Logger, options: { trustProxy?: string
 /** Wires what every app instance needs (real server and tests alike): envelope, request id, access log. */
 export function configureHttp(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  // Nest routes Fastify's own errors (body too large, bad JSON, wrong media type) through the same global
+  // filter, so this one filter writes every error body.
   // JSON only: without this, text/plain bodies would be parsed as strings instead of answering 415.
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -17,10 +17,11 @@ export function createLogger(options: { level: string; pretty: boolean }): Logge
   return pino({
     level: options.level,
     redact: { paths: REDACTED, censor: '[redacted]' },
-    // Non-request log lines still carry the request id when they happen inside a request.
-    mixin: () => {
+    // Lines logged inside a request through the root logger (services, Nest) still carry its id;
+    // Fastify's request logger already binds it.
+    mixin: (_object, _level, logger) => {
       const context = requestContext.current();
-      return context ? { reqId: context.requestId } : {};
+      return context && !('reqId' in logger.bindings()) ? { reqId: context.requestId } : {};
     },
     transport: options.pretty ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
   });

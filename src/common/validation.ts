@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { BffError, FieldError } from './bff-error';
 import { ErrorCode } from './error-codes';
 
@@ -7,7 +7,7 @@ import { ErrorCode } from './error-codes';
  * reported with its path (`callback[1].topic_urn`) in the one envelope.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new BodyValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
@@ -15,6 +15,16 @@ export function createValidationPipe(): ValidationPipe {
     validationError: { target: false, value: false },
     exceptionFactory: (errors) => validationFailed(flatten(errors)),
   });
+}
+
+/** Every body this API takes is a JSON object; say so plainly instead of class-validator's per-field noise. */
+class BodyValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      throw validationFailed([{ field: 'body', message: 'expected a JSON object' }]);
+    }
+    return super.transform(value, metadata);
+  }
 }
 
 export function validationFailed(errors: FieldError[]): BffError {

@@ -160,6 +160,11 @@ export class EmulatorState {
     }
   }
 
+  /** Projects the emulator holds state for: the seeded ones and any an admin call created. */
+  projectIds(): string[] {
+    return [...this.projects.keys()];
+  }
+
   snapshot(projectId: string): ProjectView {
     return {
       project_id: projectId,

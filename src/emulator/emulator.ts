@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { registerAdminApi } from './admin-api';
-import { EmulatorState, ProjectSeed, RequestLogEntry } from './emulator-state';
+import { EmulatorState, RequestLogEntry } from './emulator-state';
 import { APIG, APIG_AUTH_PREFIX, SMN, SmnError, SmnErrorBody, apigErrorBody, smnErrorBody } from './errors';
 import { FaultEnvironment, applyFault } from './faults';
 import { IamUser, KeystoneErrorBody, TokenResponseBody, keystoneError } from './iam-tokens';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { SignableRequest, signRequest } from './signing/aksk-signer';
+import { AkSkSigner, SignableRequest, createAkSkSigner } from './signing/aksk-signer';
 
 /**
  * Authorises an outgoing SMN request with the BFF's own credentials. AK/SK today; the IAM token mode
@@ -8,10 +8,14 @@ import { SignableRequest, signRequest } from './signing/aksk-signer';
  */
 @Injectable()
 export class SmnRequestSigner {
-  constructor(private readonly config: AppConfig) {}
+  private readonly akSk: AkSkSigner;
+
+  constructor(config: AppConfig) {
+    const { accessKey, secretKey, securityToken } = config.smn.auth;
+    this.akSk = createAkSkSigner({ ak: accessKey, sk: secretKey, securityToken });
+  }
 
   async sign(request: SignableRequest, _projectId: string): Promise<Record<string, string>> {
-    const { accessKey, secretKey, securityToken } = this.config.smn.auth;
-    return signRequest(request, { ak: accessKey, sk: secretKey, securityToken });
+    return this.akSk(request);
   }
 }

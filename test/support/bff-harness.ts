@@ -50,7 +50,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   });
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: config.log.level }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const app = await createApp(config, logger);
+  const app = await createApp(config, { logger });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -1,0 +1,45 @@
+import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
+import { AuditOptions } from './audit-options';
+import { AuditSigningKey, loadAuditSigningKey } from './audit-signing-key';
+import { AuditService } from './audit.service';
+import { AuditStore } from './audit.store';
+import { openAuditStore } from './open-audit-store';
+
+export interface AuditModuleOptions {
+  imports?: ModuleMetadata['imports'];
+  inject?: InjectionToken[];
+  /** Builds the options, typically from the config service. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  useFactory: (...args: any[]) => AuditOptions | Promise<AuditOptions>;
+}
+
+/** Global: the feature, the audit query controller and health all use the one store. */
+@Module({})
+export class AuditModule {
+  static forRoot(options: AuditModuleOptions): DynamicModule {
+    return {
+      module: AuditModule,
+      global: true,
+      imports: options.imports ?? [],
+      providers: [
+        { provide: AuditOptions, useFactory: options.useFactory, inject: options.inject ?? [] },
+        { provide: AuditSigningKey, useFactory: loadAuditSigningKey, inject: [AuditOptions] },
+        { provide: AuditStore, useFactory: openMigratedStore, inject: [AuditOptions] },
+        AuditService,
+      ],
+      exports: [AuditOptions, AuditSigningKey, AuditStore, AuditService],
+    };
+  }
+}
+
+/** Boot fails if the store cannot be opened (e.g. PGlite directory in use) or migrated. */
+async function openMigratedStore(options: AuditOptions): Promise<AuditStore> {
+  const store = await openAuditStore(options);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}

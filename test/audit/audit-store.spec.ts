@@ -1,0 +1,259 @@
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
+import { AuditRecord } from '../../src/audit/audit.types';
+import { verifyAuditChain } from '../../src/audit/verify-audit-chain';
+import { aRecord, aSigningKey, anIntent, PROJECT_A, PROJECT_B, sleep } from './support/audit-factories';
+import { postgresAvailable, resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
+
+jest.mock('@electric-sql/pglite', () => jest.requireActual('./support/native-require').loadPgliteNatively());
+
+const key = aSigningKey();
+
+describe.each(storeKinds())('audit store on %s', (kind) => {
+  const harness = storeHarness(kind);
+  let store: KyselyAuditStore;
+
+  beforeAll(async () => {
+    await harness.setup();
+    store = await harness.open();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await harness.teardown();
+  });
+  beforeEach(() => resetAuditTables(store));
+
+  const countRows = async (table: 'audit_records' | 'audit_intents') =>
+    Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(store.db)).rows[0].n);
+
+  const all = async (): Promise<AuditRecord[]> => {
+    const records: AuditRecord[] = [];
+    for await (const record of store.readChain()) records.push(record);
+    return records;
+  };
+
+  describe('migrations', () => {
+    it('can run again without changes', async () => {
+      await store.migrate();
+      await store.migrate();
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+
+  describe('append', () => {
+    it('turns an intent into exactly one record and removes the intent', async () => {
+      const intent = anIntent();
+      await store.writeIntent(intent);
+      expect(await countRows('audit_intents')).toBe(1);
+
+      const { instance_id: _, ...attempt } = intent;
+      const stored = await store.finalize(intent.id, { ...aRecord(), ...attempt }, key);
+
+      expect(await countRows('audit_intents')).toBe(0);
+      expect(await all()).toEqual([stored]);
+      expect(stored).toMatchObject({ id: intent.id, seq: 1, outcome: 'succeeded', prev_hash: '0'.repeat(64) });
+      expect(await store.readHead()).toEqual({ seq: 1, hash: stored.hash });
+    });
+
+    it('appends records without intents and links each to the previous one', async () => {
+      const first = await store.finalize(null, aRecord({ outcome: 'denied', http_status: 403, error_code: 'BFF.FORBIDDEN' }), key);
+      const second = await store.finalize(null, aRecord({ outcome: 'invalid', http_status: 400 }), key);
+      expect(second.prev_hash).toBe(first.hash);
+      expect(await verifyAuditChain(store, key.publicKeyPem)).toEqual({ ok: true, count: 2 });
+    });
+
+    it('stores the record exactly as it was hashed, whatever JSON the body holds', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.jsonValue({ depthSize: 'small' }), fc.string({ unit: 'binary', maxLength: 20 }), async (requested, text) => {
+          await store.finalize(null, aRecord({ requested: { requested, text, [text]: 1 } as never, user_agent: text }), key);
+        }),
+        { numRuns: 40 },
+      );
+      expect(await verifyAuditChain(store, key.publicKeyPem)).toEqual({ ok: true, count: 40 });
+    });
+
+    it('keeps characters PostgreSQL cannot store from breaking the hash', async () => {
+      const odd = 'nul\u0000 lone\ud800 pair\ud83d\ude00 escaped\\u0000';
+      const stored = await store.finalize(null, aRecord({ requested: { [odd]: odd }, user_agent: odd, actor_subject: odd }), key);
+      expect(stored.user_agent).toBe('nul\ufffd lone\ufffd pair\ud83d\ude00 escaped\\u0000');
+      expect(await all()).toEqual([stored]);
+      expect(await verifyAuditChain(store, key.publicKeyPem)).toEqual({ ok: true, count: 1 });
+    });
+
+    it('does not fork under 50 concurrent appends', async () => {
+      const records = await Promise.all(Array.from({ length: 50 }, () => store.finalize(null, aRecord(), key)));
+      expect(new Set(records.map((record) => record.prev_hash)).size).toBe(50);
+      expect(await verifyAuditChain(store, key.publicKeyPem)).toEqual({ ok: true, count: 50 });
+    });
+  });
+
+  describe('stale intents', () => {
+    it('finalises intents older than the cut-off as unknown, and leaves younger ones', async () => {
+      const now = Date.now();
+      const old = anIntent({ started_at: new Date(now - 10 * 60_000).toISOString(), before: { callback: [] } });
+      const young = anIntent({ started_at: new Date(now - 1_000).toISOString() });
+      await store.writeIntent(old);
+      await store.writeIntent(young);
+      await store.finalize(null, aRecord(), key);
+
+      const written = await store.finalizeStaleIntents(new Date(now - 60_000), key);
+
+      expect(written).toHaveLength(1);
+      expect(written[0]).toMatchObject({
+        id: old.id,
+        request_id: old.request_id,
+        started_at: old.started_at,
+        outcome: 'unknown',
+        http_status: null,
+        duration_ms: null,
+        requested: old.requested,
+        before: { callback: [] },
+      });
+      const intents = await sql<{ id: string }>`select id from audit_intents`.execute(store.db);
+      expect(intents.rows).toEqual([{ id: young.id }]);
+      expect(await store.finalizeStaleIntents(new Date(now - 60_000), key)).toEqual([]);
+      expect(await verifyAuditChain(store, key.publicKeyPem)).toEqual({ ok: true, count: 2 });
+    });
+
+    it('finalises each intent once when two sweeps race', async () => {
+      const startedAt = new Date(Date.now() - 60_000).toISOString();
+      for (let i = 0; i < 5; i++) await store.writeIntent(anIntent({ started_at: startedAt }));
+      const [a, b] = await Promise.all([store.finalizeStaleIntents(new Date(), key), store.finalizeStaleIntents(new Date(), key)]);
+      expect(a.length + b.length).toBe(5);
+      expect(await countRows('audit_records')).toBe(5);
+    });
+  });
+
+  describe('query', () => {
+    let records: AuditRecord[];
+
+    beforeEach(async () => {
+      records = [];
+      const specs = [
+        { project_id: PROJECT_A, actor_subject: 'alice', outcome: 'succeeded' },
+        { project_id: PROJECT_B, actor_subject: 'bob', outcome: 'denied' },
+        { project_id: PROJECT_A, actor_subject: 'bob', outcome: 'failed' },
+        { project_id: PROJECT_A, actor_subject: 'alice', outcome: 'denied' },
+        { project_id: PROJECT_B, actor_subject: 'alice', outcome: 'succeeded' },
+      ] as const;
+      for (const spec of specs) {
+        records.push(await store.finalize(null, aRecord(spec), key));
+        await sleep(3); // distinct recorded_at for the time-range filter
+      }
+    });
+
+    const ids = (items: AuditRecord[]) => items.map((item) => item.seq);
+
+    it('returns newest first, for the projects the caller may see', async () => {
+      expect(ids((await store.query({ projectIds: '*', limit: 50 })).items)).toEqual([5, 4, 3, 2, 1]);
+      expect(ids((await store.query({ projectIds: [PROJECT_A], limit: 50 })).items)).toEqual([4, 3, 1]);
+      expect((await store.query({ projectIds: [], limit: 50 })).items).toEqual([]);
+    });
+
+    it('never shows another project, even when asked for it', async () => {
+      const page = await store.query({ projectIds: [PROJECT_A], projectId: PROJECT_B, limit: 50 });
+      expect(page).toEqual({ items: [], next_cursor: null });
+    });
+
+    it('filters by project, actor, outcome and time range', async () => {
+      expect(ids((await store.query({ projectIds: '*', projectId: PROJECT_B, limit: 50 })).items)).toEqual([5, 2]);
+      expect(ids((await store.query({ projectIds: '*', actor: 'alice', limit: 50 })).items)).toEqual([5, 4, 1]);
+      expect(ids((await store.query({ projectIds: '*', outcome: 'denied', limit: 50 })).items)).toEqual([4, 2]);
+      expect(ids((await store.query({ projectIds: [PROJECT_A], actor: 'alice', outcome: 'denied', limit: 50 })).items)).toEqual([4]);
+      const from = new Date(records[1].recorded_at);
+      const to = new Date(records[3].recorded_at);
+      expect(ids((await store.query({ projectIds: '*', from, to, limit: 50 })).items)).toEqual([3, 2]);
+    });
+
+    it('pages without gaps or repeats, also while records are appended', async () => {
+      const seen: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.query({ projectIds: '*', limit: 2, cursor });
+        seen.push(...ids(page.items));
+        cursor = page.next_cursor ?? undefined;
+        await store.finalize(null, aRecord(), key); // newer records must not shift the pages
+      } while (cursor);
+      expect(seen).toEqual([5, 4, 3, 2, 1]);
+    });
+
+    it('ends with a null cursor and caps the page size at 200', async () => {
+      for (let i = 0; i < 200; i++) await store.finalize(null, aRecord({ project_id: PROJECT_B }), key);
+      const page = await store.query({ projectIds: '*', limit: 1000 });
+      expect(page.items).toHaveLength(200);
+      const rest = await store.query({ projectIds: '*', limit: 200, cursor: page.next_cursor! });
+      expect(rest.items).toHaveLength(5);
+      expect(rest.next_cursor).toBeNull();
+    });
+
+    it('rejects a cursor it did not make', async () => {
+      await expect(store.query({ projectIds: '*', limit: 10, cursor: 'not-a-cursor' })).rejects.toMatchObject({
+        status: 400,
+        code: 'BFF.VALIDATION_FAILED',
+      });
+    });
+  });
+
+  describe('project lock', () => {
+    it('serialises critical sections of one project and overlaps different projects', async () => {
+      const events: string[] = [];
+      const section = (name: string, projectId: string) =>
+        store.withProjectLock(projectId, async () => {
+          events.push(`${name}:in`);
+          await sleep(50);
+          events.push(`${name}:out`);
+        });
+      await Promise.all([section('a1', PROJECT_A), section('a2', PROJECT_A), section('b', PROJECT_B)]);
+      const a = events.filter((event) => event.startsWith('a'));
+      expect(a).toEqual(['a1:in', 'a1:out', 'a2:in', 'a2:out']);
+      expect(events.indexOf('b:in')).toBeLessThan(events.indexOf('a1:out'));
+    });
+
+    it('releases the lock when the section throws, and allows appends inside it', async () => {
+      await expect(store.withProjectLock(PROJECT_A, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      const stored = await store.withProjectLock(PROJECT_A, () => store.finalize(null, aRecord(), key));
+      expect(stored.seq).toBe(1);
+    });
+  });
+});
+
+(postgresAvailable() ? describe : describe.skip)('audit store on postgres, two instances', () => {
+  const harness = storeHarness('postgres');
+  let one: KyselyAuditStore;
+  let two: KyselyAuditStore;
+
+  beforeAll(async () => {
+    await harness.setup();
+    [one, two] = await Promise.all([harness.open(), harness.open()]);
+  });
+  afterAll(async () => {
+    await Promise.all([one?.close(), two?.close()]);
+    await harness.teardown();
+  });
+
+  it('keeps one chain under 50 concurrent appends from two pools', async () => {
+    const records = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? one : two).finalize(null, aRecord({ id: randomUUID() }), key)));
+    expect(records).toHaveLength(50);
+    expect(new Set(records.map((record) => record.prev_hash)).size).toBe(50);
+    expect(await verifyAuditChain(one, key.publicKeyPem)).toEqual({ ok: true, count: 50 });
+  });
+
+  it('serialises a project across instances', async () => {
+    const events: string[] = [];
+    const section = (name: string, store: KyselyAuditStore, projectId: string) =>
+      store.withProjectLock(projectId, async () => {
+        events.push(`${name}:in`);
+        await sleep(100);
+        events.push(`${name}:out`);
+      });
+    await Promise.all([section('one', one, PROJECT_A), section('two', two, PROJECT_A), section('other', two, PROJECT_B)]);
+    const sameProject = events.filter((event) => !event.startsWith('other'));
+    expect([
+      ['one:in', 'one:out', 'two:in', 'two:out'],
+      ['two:in', 'two:out', 'one:in', 'one:out'],
+    ]).toContainEqual(sameProject);
+    expect(events.indexOf('other:in')).toBeLessThan(events.indexOf(sameProject[1]));
+  });
+});
