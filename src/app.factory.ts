@@ -29,7 +29,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   configureHttp(app);
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({ origin: config.http.corsOrigins.length ? config.http.corsOrigins : false, credentials: false });
-  app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   const fastify = app.getHttpAdapter().getInstance();
   if (options.onClose) fastify.addHook('onClose', options.onClose);

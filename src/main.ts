@@ -1,9 +1,11 @@
 import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { createApp } from './app.factory';
 import { createLogger } from './common/logger';
 import { AppConfig } from './config/app-config';
 import { ConfigError, DEMO_PROJECT, loadConfig } from './config/load-config';
-import { DEMO_CREDENTIALS, startEmulator } from './emulator/emulator';
+import { DEMO_CREDENTIALS, DEMO_IAM_USER, startEmulator } from './emulator/emulator';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -12,6 +14,7 @@ async function main(): Promise<void> {
 
   const app = await createApp(config, { logger, onClose: emulator?.close });
   await app.listen(config.http.port, config.http.host);
+  closeGracefullyOnSignals(app, config.http.shutdownGraceMs, logger);
 
   const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${config.http.port}`;
   logger.info({ url: base, docs: `${base}/docs`, emulator: emulator?.url }, 'sms-callback-bff listening');
@@ -29,8 +32,31 @@ async function useEmbeddedEmulator(config: AppConfig) {
     })),
   });
   for (const region of regions) config.smn.endpoints.set(region, emulator.url);
-  config.smn.auth = { mode: 'aksk', accessKey: DEMO_CREDENTIALS.ak, secretKey: DEMO_CREDENTIALS.sk };
+  config.smn.auth =
+    config.smn.auth.mode === 'token'
+      ? { ...config.smn.auth, iamEndpoint: emulator.url, user: DEMO_IAM_USER.name, password: DEMO_IAM_USER.password, domain: DEMO_IAM_USER.domain }
+      : { mode: 'aksk', accessKey: DEMO_CREDENTIALS.ak, secretKey: DEMO_CREDENTIALS.sk };
   return emulator;
+}
+
+/**
+ * SIGTERM/SIGINT: readiness turns down, the listener closes (new connections are refused), in-flight
+ * requests finish, then audit, pools and agents close (Nest's shutdown hooks) and the process exits 0.
+ * Past the grace period it exits 1 rather than hang.
+ */
+function closeGracefullyOnSignals(app: INestApplication, graceMs: number, logger: Logger): void {
+  const stop = async (signal: NodeJS.Signals) => {
+    logger.info({ signal, graceMs }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ graceMs }, 'shutdown grace period over; exiting with work still open');
+      process.exit(1);
+    }, graceMs).unref();
+    await app.close();
+    logger.info('shut down cleanly');
+    process.exit(0);
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
 }
 
 function printQuickStart(base: string): void {

@@ -48,6 +48,14 @@ export function toJsonValue(value: unknown): JsonValue {
   return JSON.parse(clean) as JsonValue;
 }
 
+/**
+ * Text as a PostgreSQL text column returns it: NUL cannot be stored and a lone surrogate would be
+ * encoded as U+FFFD, so both become U+FFFD before hashing.
+ */
+export function toSafeText(text: string): string {
+  return text.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
 /** JSON with object keys sorted (by UTF-16 code unit) and no whitespace. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';

@@ -1,7 +1,7 @@
 import { Kysely, Selectable, sql, Transaction } from 'kysely';
 import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
-import { AuditSigner, chainHash, toJsonValue } from './audit-chain';
+import { AuditSigner, chainHash, toJsonValue, toSafeText } from './audit-chain';
 import { AuditDatabase, AuditIntentsTable, AuditRecordsTable } from './audit-database';
 import { migrateAuditSchema } from './audit.migrations';
 import { AuditStore } from './audit.store';
@@ -170,9 +170,9 @@ async function append(trx: Transaction<AuditDatabase>, head: Head, record: NewAu
     ...normaliseAttempt(record),
     outcome: record.outcome,
     http_status: record.http_status ?? null,
-    error_code: record.error_code ?? null,
+    error_code: text(record.error_code),
     upstream_status: record.upstream_status ?? null,
-    upstream_request_id: record.upstream_request_id ?? null,
+    upstream_request_id: text(record.upstream_request_id),
     duration_ms: record.duration_ms ?? null,
     // Taken under the lock, so recorded_at follows chain order within one clock.
     recorded_at: new Date().toISOString(),
@@ -200,21 +200,22 @@ async function append(trx: Transaction<AuditDatabase>, head: Head, record: NewAu
  * millisecond ISO time, jsonb-safe JSON, null for absent), so the hash survives the round trip.
  */
 function normaliseAttempt(attempt: AuditAttemptColumns): AuditAttemptColumns {
-  const before = attempt.before === undefined ? null : toJsonValue(attempt.before);
   return {
     id: attempt.id.toLowerCase(),
-    request_id: attempt.request_id,
+    request_id: toSafeText(attempt.request_id),
     started_at: new Date(attempt.started_at).toISOString(),
     actor_kind: attempt.actor_kind,
-    actor_subject: attempt.actor_subject ?? null,
-    actor_client_id: attempt.actor_client_id ?? null,
-    source_ip: attempt.source_ip,
-    user_agent: attempt.user_agent ?? null,
-    project_id: attempt.project_id,
+    actor_subject: text(attempt.actor_subject),
+    actor_client_id: text(attempt.actor_client_id),
+    source_ip: toSafeText(attempt.source_ip),
+    user_agent: text(attempt.user_agent),
+    project_id: toSafeText(attempt.project_id),
     requested: toJsonValue(attempt.requested),
-    before,
+    before: attempt.before === undefined ? null : toJsonValue(attempt.before),
   };
 }
+
+const text = (value: string | null | undefined): string | null => (value == null ? null : toSafeText(value));
 
 function attemptRow(attempt: AuditAttemptColumns) {
   const row = normaliseAttempt(attempt);

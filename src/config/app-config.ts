@@ -23,8 +23,26 @@ export interface SmnConfig {
   projects: Map<string, string>;
   /** Region → base URL overrides; others use `https://smn.{region}.myhuaweicloud.com`. */
   endpoints: Map<string, string>;
-  auth: { mode: 'aksk'; accessKey: string; secretKey: string; securityToken?: string };
+  auth: AkSkAuth | IamTokenAuth;
   upstream: UpstreamPolicyConfig;
+}
+
+/** Requests signed with the BFF's access key (`SDK-HMAC-SHA256`). */
+export interface AkSkAuth {
+  mode: 'aksk';
+  accessKey: string;
+  secretKey: string;
+  securityToken?: string;
+}
+
+/** Requests carrying a project-scoped IAM token (`X-Auth-Token`) obtained with a password. */
+export interface IamTokenAuth {
+  mode: 'token';
+  iamEndpoint: string;
+  user: string;
+  password: string;
+  domain: string;
+  refreshBeforeMs: number;
 }
 
 export interface UpstreamPolicyConfig {

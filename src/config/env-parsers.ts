@@ -8,12 +8,6 @@ export const csv = z
 
 export const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
-export const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .optional()
-    .transform((value) => (value === undefined ? fallback : ['true', '1', 'yes'].includes(value)));
-
 /** `key=value,key=value` pairs. */
 export function pairs(raw: string | undefined): Array<[string, string]> {
   return csv.parse(raw).map((pair) => {

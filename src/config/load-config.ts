@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppConfig } from './app-config';
-import { bool, csv, int, pairs } from './env-parsers';
+import { csv, int, pairs } from './env-parsers';
 
 export const PROJECT_ID = /^[0-9a-f]{32}$/;
 const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
@@ -27,6 +27,12 @@ const schema = z
     SMN_ACCESS_KEY: z.string().min(1).optional(),
     SMN_SECRET_KEY: z.string().min(1).optional(),
     SMN_SECURITY_TOKEN: z.string().min(1).optional(),
+    SMN_AUTH_MODE: z.enum(['aksk', 'token']).default('aksk'),
+    SMN_IAM_ENDPOINT: z.url({ protocol: /^https?$/ }).default('https://iam.myhuaweicloud.com'),
+    SMN_IAM_USER: z.string().min(1).optional(),
+    SMN_IAM_PASSWORD: z.string().min(1).optional(),
+    SMN_IAM_DOMAIN: z.string().min(1).optional(),
+    SMN_TOKEN_REFRESH_BEFORE_MS: int(30 * 60_000),
 
     UPSTREAM_ATTEMPT_TIMEOUT_MS: int(2_000, 1),
     UPSTREAM_DEADLINE_MS: int(8_000, 1),
@@ -37,20 +43,6 @@ const schema = z
     UPSTREAM_BREAKER_THRESHOLD: int(5, 1),
     UPSTREAM_BREAKER_HALF_OPEN_MS: int(10_000, 1),
     UPSTREAM_MAX_SOCKETS: int(64, 1),
-  })
-  .superRefine((env, ctx) => {
-    const emulator = env.SMN_EMULATOR ? env.SMN_EMULATOR === 'true' : env.NODE_ENV !== 'production';
-    if (!emulator) {
-      for (const key of ['SMN_ACCESS_KEY', 'SMN_SECRET_KEY'] as const) {
-        if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when SMN_EMULATOR is false' });
-      }
-      if (!env.SMN_PROJECTS && !env.SMN_PROJECTS_FILE) {
-        ctx.addIssue({ code: 'custom', path: ['SMN_PROJECTS'], message: 'required (or SMN_PROJECTS_FILE) when SMN_EMULATOR is false' });
-      }
-    }
-    if (env.UPSTREAM_DEADLINE_MS < env.UPSTREAM_ATTEMPT_TIMEOUT_MS) {
-      ctx.addIssue({ code: 'custom', path: ['UPSTREAM_DEADLINE_MS'], message: 'must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS' });
-    }
   });
 
 export class ConfigError extends Error {
@@ -63,12 +55,13 @@ export class ConfigError extends Error {
 /** Validates the whole environment at once and reports every problem in one error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
-  }
+  const problems = [
+    ...(parsed.error?.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`) ?? []),
+    ...crossFieldProblems(env),
+  ];
+  if (!parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
-  const problems: string[] = [];
-  const emulator = e.SMN_EMULATOR ? e.SMN_EMULATOR === 'true' : e.NODE_ENV !== 'production';
+  const emulator = isEmulated(env);
 
   const projects = parseProjects(e.SMN_PROJECTS, e.SMN_PROJECTS_FILE, problems);
   if (projects.size === 0 && emulator) projects.set(DEMO_PROJECT.id, DEMO_PROJECT.region);
@@ -95,7 +88,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       projects,
       endpoints,
       // With the emulator, its demo credentials are filled in at boot (main.ts) once it listens.
-      auth: { mode: 'aksk' as const, accessKey: e.SMN_ACCESS_KEY ?? '', secretKey: e.SMN_SECRET_KEY ?? '', securityToken: e.SMN_SECURITY_TOKEN },
+      auth:
+        e.SMN_AUTH_MODE === 'token'
+          ? {
+              mode: 'token' as const,
+              iamEndpoint: e.SMN_IAM_ENDPOINT.replace(/\/+$/, ''),
+              user: e.SMN_IAM_USER ?? '',
+              password: e.SMN_IAM_PASSWORD ?? '',
+              domain: e.SMN_IAM_DOMAIN ?? '',
+              refreshBeforeMs: e.SMN_TOKEN_REFRESH_BEFORE_MS,
+            }
+          : { mode: 'aksk' as const, accessKey: e.SMN_ACCESS_KEY ?? '', secretKey: e.SMN_SECRET_KEY ?? '', securityToken: e.SMN_SECURITY_TOKEN },
       upstream: {
         attemptTimeoutMs: e.UPSTREAM_ATTEMPT_TIMEOUT_MS,
         deadlineMs: e.UPSTREAM_DEADLINE_MS,
@@ -109,6 +112,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       },
     },
   });
+}
+
+function isEmulated(env: NodeJS.ProcessEnv): boolean {
+  return env.SMN_EMULATOR ? env.SMN_EMULATOR === 'true' : (env.NODE_ENV ?? 'development') !== 'production';
+}
+
+/** Rules that span variables; checked on the raw environment so they are reported with all the others. */
+function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (!isEmulated(env)) {
+    const required = env.SMN_AUTH_MODE === 'token' ? ['SMN_IAM_USER', 'SMN_IAM_PASSWORD', 'SMN_IAM_DOMAIN'] : ['SMN_ACCESS_KEY', 'SMN_SECRET_KEY'];
+    for (const key of required) {
+      if (!env[key]) problems.push(`${key}: required when SMN_EMULATOR is false and SMN_AUTH_MODE is ${env.SMN_AUTH_MODE ?? 'aksk'}`);
+    }
+    if (!env.SMN_PROJECTS && !env.SMN_PROJECTS_FILE) problems.push('SMN_PROJECTS: required (or SMN_PROJECTS_FILE) when SMN_EMULATOR is false');
+  }
+  if (Number(env.UPSTREAM_DEADLINE_MS ?? 8_000) < Number(env.UPSTREAM_ATTEMPT_TIMEOUT_MS ?? 2_000)) {
+    problems.push('UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS');
+  }
+  return problems;
 }
 
 /** `SMN_PROJECTS=pid=region,…` and/or `SMN_PROJECTS_FILE` (JSON object `{ "<pid>": "<region>" }`). */

@@ -136,16 +136,14 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
 
   /** The API gateway's check, in front of every SMN route: AK/SK signature or IAM token. */
   async function requireGatewayAuth(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const projectId = (request.params as { projectId: string }).projectId;
-    const result = authenticate(request, projectId);
-    if (!result.ok) {
-      const entry = logEntryOf(request);
-      if (entry) entry.error_code = APIG.authFailed;
-      return reply.code(401).send(apigErrorBody(request.id, APIG.authFailed, APIG_AUTH_PREFIX + result.detail));
-    }
+    const result = authenticate(request, (request.params as { projectId: string }).projectId);
     const entry = logEntryOf(request);
-    if (entry) entry.auth = result.auth;
-    return undefined;
+    if (result.ok) {
+      if (entry) entry.auth = result.auth;
+      return undefined;
+    }
+    if (entry) entry.error_code = APIG.authFailed;
+    return reply.code(401).send(apigErrorBody(request.id, APIG.authFailed, result.message));
   }
 
   function authenticate(request: FastifyRequest, projectId: string): AuthResult {
@@ -157,19 +155,17 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
         { method: request.method, url: request.url, headers: request.headers, body: rawBody(request) },
         { secretFor: (ak) => secrets.get(ak), nowMs: Date.now(), clockSkewSeconds },
       );
-      if (!verified.ok) return { ok: false, detail: verified.message.slice(APIG_AUTH_PREFIX.length) };
+      if (!verified.ok) return { ok: false, message: verified.message };
       auth = { mode: 'aksk', access_key: verified.accessKey };
     } else {
       const checked = state.tokens.check(token, Date.now());
-      if (!checked.ok) return { ok: false, detail: checked.reason === 'expired' ? 'token expired' : 'decrypt token fail' };
-      if (checked.token.projectId !== projectId) {
-        return { ok: false, detail: `token is not scoped to project ${projectId}` };
-      }
+      if (!checked.ok) return denied(checked.reason === 'expired' ? 'token expired' : 'decrypt token fail');
+      if (checked.token.projectId !== projectId) return denied(`token is not scoped to project ${projectId}`);
       auth = { mode: 'token', user: checked.token.user };
     }
     const headerProject = request.headers['x-project-id'];
     if (headerProject !== undefined && headerProject !== projectId) {
-      return { ok: false, detail: 'X-Project-Id does not match the project in the request path' };
+      return denied('X-Project-Id does not match the project in the request path');
     }
     return { ok: true, auth };
   }
@@ -259,7 +255,11 @@ interface ListResponse {
   callback: CallbackItem[];
 }
 
-type AuthResult = { ok: true; auth: RequestLogEntry['auth'] } | { ok: false; detail: string };
+type AuthResult = { ok: true; auth: RequestLogEntry['auth'] } | { ok: false; message: string };
+
+function denied(detail: string): AuthResult {
+  return { ok: false, message: APIG_AUTH_PREFIX + detail };
+}
 
 type Tracked = FastifyRequest & { logEntry: RequestLogEntry | null };
 

@@ -61,7 +61,7 @@ export class FaultQueue {
 
   add(spec: FaultSpec): Fault {
     const remaining = spec.count ?? (spec.ratio === undefined ? 1 : null);
-    const fault: Fault = { ...spec, id: `f${this.nextId++}`, remaining, applied: 0 };
+    const fault: Fault = { id: `f${this.nextId++}`, ...spec, remaining, applied: 0 };
     this.faults.push(fault);
     return fault;
   }

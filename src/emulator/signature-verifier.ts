@@ -60,7 +60,9 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
   if (!signedHeaders.split(';').includes('x-sdk-date')) return fail('mismatch', 'verify aksk signature fail');
 
   const given = Buffer.from(signature, 'hex');
-  for (const decodePath of pathVariants(request.url)) {
+  // Only a path with escapes can canonicalise two ways, so only it pays for a second attempt.
+  const pathForms = splitUrl(request.url).path.includes('%') ? [false, true] : [false];
+  for (const decodePath of pathForms) {
     const canonical = canonicalRequest(request, signedHeaders, { decodePath });
     if (canonical === undefined) break;
     const expected = createHmac('sha256', secret).update(stringToSign(sdkDate, canonical)).digest();
@@ -79,9 +81,7 @@ export function canonicalRequest(
   signedHeaders: string,
   { decodePath = false }: { decodePath?: boolean } = {},
 ): string | undefined {
-  const queryAt = request.url.indexOf('?');
-  const path = queryAt === -1 ? request.url : request.url.slice(0, queryAt);
-  const query = queryAt === -1 ? '' : request.url.slice(queryAt + 1);
+  const { path, query } = splitUrl(request.url);
 
   let headerLines = '';
   for (const name of signedHeaders.split(';')) {
@@ -142,11 +142,9 @@ function canonicalQuery(query: string): string {
   return pairs.join('&');
 }
 
-/** Only paths with escapes can canonicalise differently, so only they pay for a second attempt. */
-function pathVariants(url: string): boolean[] {
+function splitUrl(url: string): { path: string; query: string } {
   const queryAt = url.indexOf('?');
-  const path = queryAt === -1 ? url : url.slice(0, queryAt);
-  return path.includes('%') ? [false, true] : [false];
+  return queryAt === -1 ? { path: url, query: '' } : { path: url.slice(0, queryAt), query: url.slice(queryAt + 1) };
 }
 
 function parseSdkDate(value: string): number | undefined {

@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { SmnEndpoints } from './smn-endpoints';
 import { SmnAuthFailedError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
 import { SMS_EVENT_TYPES, SmnPort, SmnWriteResult, SmsCallback, SmsCallbackList, SmsEventType } from './smn.port';
-import { SmnRequestSigner } from './smn-request-signer';
+import { SmnRequestAuthorizer } from './smn-request-authorizer';
 import { UpstreamResilience } from './upstream-resilience';
 
 const USER_AGENT = 'sms-callback-bff/0.1';
@@ -26,7 +26,7 @@ export class SmnHttpClient extends SmnPort {
   constructor(
     private readonly http: HttpService,
     private readonly endpoints: SmnEndpoints,
-    private readonly signer: SmnRequestSigner,
+    private readonly authorizer: SmnRequestAuthorizer,
     private readonly resilience: UpstreamResilience,
     private readonly config: AppConfig,
   ) {
@@ -62,19 +62,30 @@ export class SmnHttpClient extends SmnPort {
     const requestId = requestContext.current()?.requestId;
 
     return this.resilience.execute(baseUrl, async (signal) => {
-      // Outgoing headers are an allow-list: nothing of the caller's request is copied here.
-      const signed: Record<string, string> = { 'content-type': 'application/json', 'x-project-id': projectId };
-      const headers = { ...signed, ...(await this.signer.sign({ method, url, headers: signed, body }, projectId)) };
-      headers['user-agent'] = USER_AGENT;
-      if (requestId) headers['x-request-id'] = requestId;
-      const response = await this.send(method, url, headers, body, signal);
-      return this.interpret(response);
+      let sent = await this.send(method, url, projectId, body, requestId, signal);
+      // An IAM token that SMN no longer accepts is dropped and replaced, once.
+      if (sent.response.status === 401 && this.authorizer.refreshAfterRejection(projectId, sent.headers)) {
+        sent = await this.send(method, url, projectId, body, requestId, signal);
+      }
+      return this.interpret(sent.response);
     });
   }
 
-  private async send(method: string, url: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) {
+  private async send(
+    method: 'GET' | 'PUT',
+    url: string,
+    projectId: string,
+    body: string | undefined,
+    requestId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<{ response: AxiosResponse<string>; headers: Record<string, string> }> {
+    // Outgoing headers are an allow-list: nothing of the caller's request is copied here.
+    const signed: Record<string, string> = { 'content-type': 'application/json', 'x-project-id': projectId };
+    const headers = { ...signed, ...(await this.authorizer.headersFor({ method, url, headers: signed, body }, projectId)) };
+    headers['user-agent'] = USER_AGENT;
+    if (requestId) headers['x-request-id'] = requestId;
     try {
-      return await firstValueFrom(
+      const response = await firstValueFrom(
         this.http.request<string>({
           method,
           url,
@@ -89,6 +100,7 @@ export class SmnHttpClient extends SmnPort {
           validateStatus: () => true,
         }),
       );
+      return { response, headers };
     } catch (error) {
       throw transportError(error);
     }

@@ -4,7 +4,7 @@ import axios from 'axios';
 import { AppConfig } from '../config/app-config';
 import { SmnEndpoints } from './smn-endpoints';
 import { SmnHttpClient } from './smn-http.client';
-import { SmnRequestSigner } from './smn-request-signer';
+import { SmnRequestAuthorizer } from './smn-request-authorizer';
 import { SmnPort } from './smn.port';
 import { UpstreamAgents } from './upstream-agents';
 import { UpstreamResilience } from './upstream-resilience';
@@ -21,7 +21,7 @@ import { UpstreamResilience } from './upstream-resilience';
         new HttpService(axios.create({ httpAgent: agents.http, httpsAgent: agents.https, maxRedirects: 0, proxy: false })),
     },
     SmnEndpoints,
-    SmnRequestSigner,
+    SmnRequestAuthorizer,
     { provide: UpstreamResilience, inject: [AppConfig], useFactory: (config: AppConfig) => new UpstreamResilience(config.smn.upstream) },
     { provide: SmnPort, useClass: SmnHttpClient },
   ],

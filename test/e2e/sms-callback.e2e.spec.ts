@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { CALLBACK_PATH, Harness, PROJECT_ID, SEED_BODY, startHarness, urn } from '../support/bff-harness';
+import { CALLBACK_PATH, Harness, SEED_BODY, startHarness, urn } from '../support/bff-harness';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
 
 describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
