@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   await app.listen(config.http.port, config.http.host);
   closeGracefullyOnSignals(app, config.http.shutdownGraceMs, logger);
 
-  const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${config.http.port}`;
+  const base = (await app.getUrl()).replace('[::1]', 'localhost');
   logger.info({ url: base, docs: `${base}/docs`, emulator: emulator?.url }, 'sms-callback-bff listening');
   if (emulator) printQuickStart(base);
 }

@@ -53,6 +53,7 @@ export function toJsonValue(value: unknown): JsonValue {
  * encoded as U+FFFD, so both become U+FFFD before hashing.
  */
 export function toSafeText(text: string): string {
+  // eslint-disable-next-line no-control-regex -- NUL is exactly what has to go
   return text.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 

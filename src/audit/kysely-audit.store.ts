@@ -32,6 +32,9 @@ export abstract class KyselyAuditStore extends AuditStore {
     super();
   }
 
+  /** The per-project lock strategy: the one thing, with the dialect, that differs per store. */
+  protected abstract lockProject<T>(projectId: string, fn: () => Promise<T>): Promise<T>;
+
   /** Releases what the subclass holds beyond the Kysely pool (lock pool, PGlite, lock file). */
   protected abstract closeResources(): Promise<void>;
 
@@ -104,6 +107,11 @@ export abstract class KyselyAuditStore extends AuditStore {
     }
   }
 
+  withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
+    this.ensureOpen();
+    return this.lockProject(projectId, fn);
+  }
+
   async query(query: AuditQuery): Promise<AuditPage> {
     this.ensureOpen();
     const limit = Math.min(Math.max(Math.trunc(query.limit) || 1, 1), MAX_QUERY_LIMIT);
@@ -153,7 +161,7 @@ export abstract class KyselyAuditStore extends AuditStore {
     return { seq: Number(head.seq), hash: head.hash };
   }
 
-  protected ensureOpen(): void {
+  private ensureOpen(): void {
     if (this.closed) throw new Error('The audit store is closed.');
   }
 }

@@ -43,7 +43,7 @@ export class PgliteAuditStore extends KyselyAuditStore {
     }
   }
 
-  withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
+  protected lockProject<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
     return this.projectLocks.run(projectId, fn);
   }
 

@@ -39,8 +39,7 @@ export class PostgresAuditStore extends KyselyAuditStore {
     return Promise.resolve(new PostgresAuditStore(new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool }) }), lockPool));
   }
 
-  async withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    this.ensureOpen();
+  protected async lockProject<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
     const key = projectLockKey(projectId);
     const client = await this.lockPool.connect();
     try {

@@ -66,7 +66,7 @@ describe.each(storeKinds())('audit chain tampering on %s', (kind) => {
     let prevHash = records[0].hash;
     for await (const record of store.readChain()) {
       if (record.seq < 2) continue;
-      const hash = chainHash(prevHash, { ...record, prev_hash: prevHash });
+      const hash = chainHash(prevHash, record);
       await sql`update audit_records set prev_hash = ${prevHash}, hash = ${hash} where seq = ${record.seq}`.execute(store.db);
       prevHash = hash;
     }

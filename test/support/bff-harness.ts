@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
 import { createApp } from '../../src/app.factory';
 import { DEMO_PROJECT, loadConfig } from '../../src/config/load-config';
-import { DEMO_CREDENTIALS, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
+import { DEMO_CREDENTIALS, DEMO_IAM_USER, EmulatorOptions, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
 
 export const PROJECT_ID = DEMO_PROJECT.id;
 export const REGION = DEMO_PROJECT.region;
@@ -32,9 +32,10 @@ export interface Harness {
  * The BFF on an ephemeral port talking over real HTTP to an emulator on another one. `env` overrides the
  * configuration exactly as environment variables would.
  */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, emulatorOptions: EmulatorOptions = {}): Promise<Harness> {
   const emulator = await startEmulator({
     projects: [{ projectId: PROJECT_ID, region: REGION, topics: ['test_reply', 'test_fail', 'test_success'] }],
+    ...emulatorOptions,
   });
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -44,6 +45,10 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     SMN_ENDPOINTS: `${REGION}=${emulator.url}`,
     SMN_ACCESS_KEY: DEMO_CREDENTIALS.ak,
     SMN_SECRET_KEY: DEMO_CREDENTIALS.sk,
+    SMN_IAM_ENDPOINT: emulator.url,
+    SMN_IAM_USER: DEMO_IAM_USER.name,
+    SMN_IAM_PASSWORD: DEMO_IAM_USER.password,
+    SMN_IAM_DOMAIN: DEMO_IAM_USER.domain,
     UPSTREAM_BACKOFF_BASE_MS: '10',
     UPSTREAM_BACKOFF_MAX_MS: '50',
     ...env,
