@@ -2,6 +2,9 @@ import { HttpService } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import axios from 'axios';
 import { AppConfig } from '../config/app-config';
+import { MeteredSmnPort } from '../metrics/metered-smn.port';
+import { registerCircuitGauge } from '../metrics/metrics.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { SmnEndpoints } from './smn-endpoints';
 import { SmnHttpClient } from './smn-http.client';
 import { SmnRequestAuthorizer } from './smn-request-authorizer';
@@ -22,8 +25,17 @@ import { UpstreamResilience } from './upstream-resilience';
     },
     SmnEndpoints,
     SmnRequestAuthorizer,
-    { provide: UpstreamResilience, inject: [AppConfig], useFactory: (config: AppConfig) => new UpstreamResilience(config.smn.upstream) },
-    { provide: SmnPort, useClass: SmnHttpClient },
+    {
+      provide: UpstreamResilience,
+      inject: [AppConfig, MetricsService],
+      useFactory: (config: AppConfig, metrics: MetricsService) => {
+        const resilience = new UpstreamResilience(config.smn.upstream);
+        registerCircuitGauge(metrics, resilience);
+        return resilience;
+      },
+    },
+    SmnHttpClient,
+    { provide: SmnPort, inject: [SmnHttpClient, MetricsService], useFactory: (client: SmnHttpClient, metrics: MetricsService) => new MeteredSmnPort(client, metrics) },
   ],
   exports: [SmnPort, SmnEndpoints, UpstreamResilience],
 })

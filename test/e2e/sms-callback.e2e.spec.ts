@@ -113,6 +113,18 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
     await request(h.url).get('/docs').expect(200);
   });
 
+  it('exposes Prometheus metrics by route template, upstream operation and circuit', async () => {
+    await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+    await request(h.url).put(CALLBACK_PATH).send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('missing') }] }).expect(400);
+    const res = await request(h.url).get('/metrics').expect(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.text).toMatch(/http_request_duration_seconds_count\{method="PUT",route="\/v2\/:project_id\/notifications\/sms\/callback",status="200"\} [1-9]/);
+    expect(res.text).toMatch(/smn_request_duration_seconds_count\{operation="updateSmsCallbacks",outcome="ok"\} [1-9]/);
+    expect(res.text).toMatch(/smn_request_duration_seconds_count\{operation="updateSmsCallbacks",outcome="SMN.0141"\} 1/);
+    expect(res.text).toMatch(/smn_circuit_state\{endpoint="http:\/\/127.0.0.1:\d+"\} 0/);
+    expect(res.text).toContain('process_cpu_seconds_total');
+  });
+
   it('answers unknown routes with the envelope', async () => {
     const res = await request(h.url).get('/nope').expect(404);
     expect(res.body).toMatchObject({ code: 'BFF.NOT_FOUND', request_id: res.headers['x-request-id'] });

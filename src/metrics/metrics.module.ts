@@ -1,0 +1,48 @@
+import { Global, Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
+import { UpstreamResilience } from '../smn/upstream-resilience';
+import { MetricsController } from './metrics.controller';
+import { MetricsService } from './metrics.service';
+
+const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2, isolated: 3 } as const;
+
+@Global()
+@Module({
+  controllers: [MetricsController],
+  providers: [MetricsService],
+  exports: [MetricsService],
+})
+export class MetricsModule implements OnModuleInit {
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onResponse', (request, reply, done) => {
+      // The route template, not the URL, so project ids do not explode the label set.
+      const route = request.routeOptions.url ?? 'unmatched';
+      this.metrics.httpRequestDuration.observe(
+        { method: request.method, route, status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
+  }
+}
+
+/** Circuit state per regional endpoint, read at scrape time (0 closed, 1 half-open, 2 open). */
+export function registerCircuitGauge(metrics: MetricsService, resilience: UpstreamResilience): void {
+  new Gauge({
+    name: 'smn_circuit_state',
+    help: 'Circuit breaker state per SMN endpoint: 0 closed, 1 half-open, 2 open, 3 isolated.',
+    labelNames: ['endpoint'] as const,
+    registers: [metrics.registry],
+    collect() {
+      for (const { endpoint, state } of resilience.circuitStates()) this.set({ endpoint }, CIRCUIT_STATES[state]);
+    },
+  });
+}
