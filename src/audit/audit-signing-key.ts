@@ -33,6 +33,7 @@ export class AuditSigningKey implements AuditSigner {
  * of the database directory does not carry the key (`./data/audit` → `./data/audit-signing-key.pem`).
  */
 export function defaultSigningKeyPath(dataDir: string): string {
+  if (!dataDir.trim()) throw new Error('The audit data directory is not set, so there is no place for the signing key.');
   return `${dataDir.replace(/[\\/]+$/, '')}-signing-key.pem`;
 }
 

@@ -52,12 +52,12 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
    * logged in full and the intent stays for the sweeper, which records it as `unknown`.
    */
   async complete(ticket: AuditTicket, outcome: AuditOutcomeDetails): Promise<void> {
-    await this.finalize(ticket.intentId, newRecord(ticket.intentId, ticket.attempt, outcome));
+    await this.finalize(ticket.intentId, () => newRecord(ticket.intentId, ticket.attempt, outcome));
   }
 
   /** One final record without an intent: denied, invalid and unauthenticated attempts. Never throws. */
   async record(attempt: AuditAttempt, outcome: AuditOutcomeDetails): Promise<void> {
-    await this.finalize(null, newRecord(randomUUID(), attempt, outcome));
+    await this.finalize(null, () => newRecord(randomUUID(), attempt, outcome));
   }
 
   /**
@@ -125,13 +125,15 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
     }
   }
 
-  private async finalize(intentId: string | null, record: NewAuditRecord): Promise<void> {
+  private async finalize(intentId: string | null, build: () => NewAuditRecord): Promise<void> {
+    let record: NewAuditRecord | undefined;
     try {
+      record = build();
       const stored = await this.track(this.store.finalize(intentId, record, this.signingKey));
       this.logger.info({ audit: stored }, 'audit record');
     } catch (error) {
       this.logger.error(
-        { err: error, audit: record },
+        { err: error, audit: record, intent_id: intentId },
         intentId ? 'AUDIT RECORD NOT STORED: the intent is left for the sweeper' : 'AUDIT RECORD NOT STORED: this log line is the only trace',
       );
     }

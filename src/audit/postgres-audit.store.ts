@@ -23,7 +23,8 @@ export class PostgresAuditStore extends KyselyAuditStore {
     super(db);
   }
 
-  static async open(options: PostgresAuditStoreOptions): Promise<PostgresAuditStore> {
+  /** Connects lazily: `migrate()` or the first query finds out whether the database answers. */
+  static open(options: PostgresAuditStoreOptions): Promise<PostgresAuditStore> {
     const config: PoolConfig = {
       connectionString: options.databaseUrl,
       max: options.poolMax ?? 10,

@@ -47,7 +47,8 @@ export function createUndiciAdapter(options: UndiciAxiosAdapterOptions = {}): Un
     new Agent({ connections: options.connections ?? 64, keepAliveTimeout: options.keepAliveTimeout ?? 4_000, pipelining: 1 });
   const adapter = ((config: InternalAxiosRequestConfig) => send(dispatcher, config)) as UndiciAxiosAdapter;
   Object.defineProperty(adapter, 'dispatcher', { value: dispatcher, enumerable: true });
-  adapter.close = () => (owned ? dispatcher.close() : Promise.resolve());
+  let closing: Promise<void> | undefined;
+  adapter.close = () => (owned ? (closing ??= dispatcher.close()) : Promise.resolve());
   return adapter;
 }
 

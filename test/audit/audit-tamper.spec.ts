@@ -8,7 +8,6 @@ import { runAuditVerify, verifyAuditChain } from '../../src/audit/verify-audit-c
 import { aRecord, aSigningKey, PROJECT_B } from './support/audit-factories';
 import { resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
 
-jest.mock('@electric-sql/pglite', () => jest.requireActual('./support/native-require').loadPgliteNatively());
 
 const privateKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const key = AuditSigningKey.fromPem(privateKeyPem);

@@ -14,7 +14,6 @@ import { verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import { anAttempt, anIntent, PROJECT_A, sleep } from './support/audit-factories';
 import { resetAuditTables, StoreHarness, storeHarness, storeKinds } from './support/audit-test-stores';
 
-jest.mock('@electric-sql/pglite', () => jest.requireActual('./support/native-require').loadPgliteNatively());
 
 const STALE_AFTER_MS = 60_000;
 

@@ -7,7 +7,6 @@ import { DataDirLockedError } from '../../src/audit/data-dir-lock';
 import { PgliteAuditStore } from '../../src/audit/pglite-audit.store';
 import { aRecord, aSigningKey } from './support/audit-factories';
 
-jest.mock('@electric-sql/pglite', () => jest.requireActual('./support/native-require').loadPgliteNatively());
 
 const fixture = join(__dirname, 'fixtures', 'open-pglite-store.js');
 

@@ -92,7 +92,6 @@ describe('rate limits shared through Redis', () => {
     expect((await get(one, FIRST)).status).toBe(200);
     expectRateLimited(await get(two, FIRST));
     expectRateLimited(await get(one, FIRST));
-    expect(await new Redis(REDIS_URL).keys(`${prefix}*`).finally(() => undefined)).not.toHaveLength(0);
   });
 
   it('gives two instances one IP budget for failed authentication', async () => {

@@ -66,13 +66,18 @@ function postgresHarness(): StoreHarness {
     kind: 'postgres',
     location,
     setup: async () => {
+      // The signing key of the embedded default still lives beside a data directory.
+      location.dataDir = join(mkdtempSync(join(tmpdir(), 'audit-test-')), 'audit');
       const url = new URL(testDatabaseUrl());
       url.searchParams.set('options', `-c search_path=${schema}`);
       location.databaseUrl = url.toString();
       await admin(`create schema ${schema}`);
     },
     open: async () => migrated(await PostgresAuditStore.open({ databaseUrl: location.databaseUrl! })),
-    teardown: () => admin(`drop schema if exists ${schema} cascade`),
+    teardown: async () => {
+      rmSync(join(location.dataDir, '..'), { recursive: true, force: true });
+      await admin(`drop schema if exists ${schema} cascade`);
+    },
   };
 }
 

@@ -1,0 +1,138 @@
+/** The benchmark's one printed table, its targets (issue 6) and their PASS/MISS verdicts. */
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  kind: 'direct' | 'pass-through' | 'bff';
+  method: 'GET' | 'PUT';
+  store?: 'postgres' | 'pglite';
+  connections: number;
+  requests: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  errors: number;
+  statusCounts: Record<string, number>;
+  /** CPU µs per request of the process under test (emulator for direct, proxy, or BFF). */
+  serverCpuUs: number;
+  /** Emulator's CPU µs per request of the load (two upstream calls per audited PUT). */
+  emulatorCpuUs: number;
+  loadgenCpuUs: number;
+  /** Peak RSS of the process under test during the measured window. */
+  rssMb: number;
+  /** Busy share of each core during the window (everything on the machine). */
+  coreBusy: number[];
+  /** rps relative to the pass-through at the same method (50 connections). */
+  vsPassThrough?: number;
+  profile?: string;
+}
+
+export interface ColdStart {
+  store: string;
+  note: string;
+  /** Spawn → first 200 on GET, ms. */
+  coldStartMs: number;
+  idleRssMb: number;
+}
+
+export type Verdict = 'PASS' | 'MISS' | 'SKIP';
+
+export interface TargetResult {
+  name: string;
+  verdict: Verdict;
+  measured: string;
+  limit: string;
+}
+
+const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+
+export function renderTable(rows: ScenarioResult[]): string {
+  const header = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'vs pass-through', 'upstream µs/req', 'core0/core1 busy'];
+  const body = rows.map((r) => [
+    r.title,
+    String(r.connections),
+    f0(r.rps),
+    f2(r.p50),
+    f2(r.p99),
+    String(r.errors),
+    f0(r.serverCpuUs),
+    f0(r.rssMb),
+    r.vsPassThrough === undefined ? '' : `${(r.vsPassThrough * 100).toFixed(1)}%`,
+    r.kind === 'direct' ? '(is upstream)' : f0(r.emulatorCpuUs),
+    r.coreBusy.map((b) => `${Math.round(b * 100)}%`).join(' / '),
+  ]);
+  return table(header, body, [false, true, true, true, true, true, true, true, true, true, true]);
+}
+
+export function renderColdStarts(rows: ColdStart[]): string {
+  return table(
+    ['store', 'cold start (spawn → first 200 GET)', 'idle RSS MB'],
+    rows.map((r) => [`${r.store}${r.note ? ` (${r.note})` : ''}`, `${(r.coldStartMs / 1000).toFixed(2)} s`, f0(r.idleRssMb)]),
+    [false, true, true],
+  );
+}
+
+export function renderTargets(targets: TargetResult[]): string {
+  return targets.map((t) => `  ${t.verdict.padEnd(4)}  ${t.name.padEnd(58)} ${t.measured}  (target ${t.limit})`).join('\n');
+}
+
+export interface TargetInputs {
+  scenarios: ScenarioResult[];
+  coldStarts: ColdStart[];
+  databaseUrlSet: boolean;
+  auditOn: boolean;
+}
+
+/** Issue 6 targets; none is weakened when missed. */
+export function evaluateTargets({ scenarios, coldStarts, databaseUrlSet, auditOn }: TargetInputs): TargetResult[] {
+  const find = (id: string) => scenarios.find((s) => s.id === id);
+  const targets: TargetResult[] = [];
+  const audit = auditOn ? 'audit' : 'audit not wired yet';
+  const ratio = (name: string, id: string, baseId: string, min: number, skip?: string) => {
+    const s = find(id);
+    const base = find(baseId);
+    if (skip || !s || !base) return targets.push({ name, verdict: 'SKIP', measured: skip ?? 'not measured', limit: `≥ ${min * 100}%` });
+    const r = s.rps / base.rps;
+    targets.push({
+      name,
+      verdict: r >= min ? 'PASS' : 'MISS',
+      measured: `${(r * 100).toFixed(1)}% (${f0(s.rps)} / ${f0(base.rps)} req/s)`,
+      limit: `≥ ${min * 100}%`,
+    });
+  };
+  const p50Under = (name: string, id: string, limitMs: number, limitText: string, skip?: string) => {
+    const s = find(id);
+    if (skip || !s) return targets.push({ name, verdict: 'SKIP', measured: skip ?? 'not measured', limit: limitText });
+    targets.push({ name, verdict: s.p50 <= limitMs ? 'PASS' : 'MISS', measured: `p50 ${f2(s.p50)} ms`, limit: limitText });
+  };
+  const noPg = databaseUrlSet ? undefined : 'DATABASE_URL not set';
+
+  ratio('GET req/s vs pass-through (50 conns)', 'bff-get', 'pass-get', 0.35);
+  const passP50 = find('pass-get-1')?.p50 ?? NaN;
+  p50Under('GET p50 at 1 connection', 'bff-get-1', passP50 + 0.5, `≤ pass-through p50 ${f2(passP50)} + 0.5 ms`);
+  ratio(`PUT (${audit}, PGlite) req/s vs pass-through PUT`, 'bff-put-pglite', 'pass-put', 0.15);
+  ratio(`PUT (${audit}, PostgreSQL) req/s vs pass-through PUT`, 'bff-put-postgres', 'pass-put', 0.15, noPg);
+  p50Under(`PUT (${audit}, PGlite) p50 at 1 connection`, 'bff-put-pglite-1', 3, '≤ 3 ms');
+  p50Under(`PUT (${audit}, PostgreSQL) p50 at 1 connection`, 'bff-put-postgres-1', 3, '≤ 3 ms', noPg);
+
+  const pgCold = coldStarts.find((c) => c.store === 'postgres');
+  if (!pgCold) targets.push({ name: 'cold start, PostgreSQL store', verdict: 'SKIP', measured: noPg ?? 'not measured', limit: '≤ 1.5 s' });
+  else targets.push({ name: 'cold start, PostgreSQL store', verdict: pgCold.coldStartMs <= 1500 ? 'PASS' : 'MISS', measured: `${(pgCold.coldStartMs / 1000).toFixed(2)} s`, limit: '≤ 1.5 s' });
+
+  const pgRss = scenarios.filter((s) => s.kind === 'bff' && s.store === 'postgres').map((s) => s.rssMb);
+  if (!pgRss.length) targets.push({ name: 'RSS under load, PostgreSQL store', verdict: 'SKIP', measured: noPg ?? 'not measured', limit: '≤ 200 MB' });
+  else {
+    const peak = Math.max(...pgRss);
+    targets.push({ name: 'RSS under load, PostgreSQL store', verdict: peak <= 200 ? 'PASS' : 'MISS', measured: `${f0(peak)} MB peak`, limit: '≤ 200 MB' });
+  }
+  return targets;
+}
+
+function table(header: string[], rows: string[][], rightAlign: boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

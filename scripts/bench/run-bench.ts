@@ -1,0 +1,492 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { Agent, request } from 'undici';
+import { DEMO_CREDENTIALS, DEMO_PROJECT_ID, DEMO_REGION, DEMO_TOPICS } from '../../src/emulator/emulator';
+import { createAkSkSigner } from '../../src/smn/signing/aksk-signer';
+import { LoadSpec, runLoad } from './load';
+import {
+  PinnedChild,
+  busyShare,
+  canPin,
+  coreTimes,
+  freePort,
+  killAllChildren,
+  pinSelf,
+  procSample,
+  spawnNode,
+  stopChild,
+  tail,
+  ticksToMicros,
+} from './processes';
+import { formatSummary, summariseProfile } from './profile-summary';
+import { ColdStart, ScenarioResult, evaluateTargets, renderColdStarts, renderTable, renderTargets } from './report';
+
+/**
+ * `npm run bench` (issue 6): the SMN emulator, an undici pass-through baseline and the BFF in
+ * production mode, each driven by autocannon for a bounded time, then one table with PASS/MISS per
+ * target. docs/performance.md explains the layout and the figures.
+ *
+ * Environment (all optional):
+ *   DATABASE_URL           adds the PostgreSQL-store phase; the database name must contain "bench" or
+ *                          "test" (BENCH_ALLOW_ANY_DATABASE=1 to override): the bench writes audit rows.
+ *   BENCH_DURATION=10      seconds measured per scenario     BENCH_WARMUP=2  seconds of warm-up before each
+ *   BENCH_CONNECTIONS=50   connections of throughput scenarios
+ *   BENCH_ADAPTER=axios-http|undici   undici: the BFF's axios uses src/smn/undici-axios-adapter.ts (preload)
+ *   BENCH_PROFILE=1        V8 CPU profile of the BFF during the measured window of its 50-connection scenarios
+ *   BENCH_EMULATOR_CORE=1  core of the emulator (server core 0, load generator core 1)
+ *   BENCH_SCENARIOS=a,b    run only these scenario ids (direct-get, pass-get, pass-get-1, pass-put, bff-get,
+ *                          bff-get-1, bff-put-postgres[-1], bff-put-pglite[-1]); targets without figures SKIP
+ *   BENCH_BFF_<NAME>=v     passes <NAME>=v to the BFF (e.g. BENCH_BFF_UPSTREAM_MAX_SOCKETS=128)
+ *   BENCH_MAX_SECONDS=175  hard stop   BENCH_STRICT=1  exit 2 on any MISS   BENCH_KEEP_LOGS=1  keep child logs
+ */
+
+const ROOT = resolve(__dirname, '../../..');
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const PATH = `/v2/${DEMO_PROJECT_ID}/notifications/sms/callback`;
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+
+const env = process.env;
+const settings = {
+  durationSeconds: positive(env.BENCH_DURATION, 10),
+  warmupSeconds: positive(env.BENCH_WARMUP, 2, true),
+  connections: positive(env.BENCH_CONNECTIONS, 50),
+  adapter: env.BENCH_ADAPTER === 'undici' ? ('undici' as const) : ('axios-http' as const),
+  profile: env.BENCH_PROFILE === '1',
+  emulatorCore: env.BENCH_EMULATOR_CORE === undefined ? LOAD_CORE : Number(env.BENCH_EMULATOR_CORE),
+  only: env.BENCH_SCENARIOS ? new Set(env.BENCH_SCENARIOS.split(',').map((s) => s.trim())) : undefined,
+  maxSeconds: positive(env.BENCH_MAX_SECONDS, 175),
+  strict: env.BENCH_STRICT === '1',
+  keepLogs: env.BENCH_KEEP_LOGS === '1',
+  databaseUrl: env.DATABASE_URL || undefined,
+};
+
+/** The seed example with three callbacks, as a frontend sends it (indented: ~400 bytes). */
+const PUT_BODY = JSON.stringify(
+  {
+    callback: [
+      { event_type: 'sms_reply_event', topic_urn: `urn:smn:${DEMO_REGION}:${DEMO_PROJECT_ID}:${DEMO_TOPICS[0]}` },
+      { event_type: 'sms_fail_event', topic_urn: `urn:smn:${DEMO_REGION}:${DEMO_PROJECT_ID}:${DEMO_TOPICS[1]}` },
+      { event_type: 'sms_success_event', topic_urn: `urn:smn:${DEMO_REGION}:${DEMO_PROJECT_ID}:${DEMO_TOPICS[2]}` },
+    ],
+  },
+  null,
+  2,
+);
+
+const probe = new Agent({ pipelining: 0, connections: 4 });
+const runId = new Date().toISOString().replace(/[:.]/g, '-');
+const work = mkdtempSync(join(tmpdir(), 'sms-bff-bench-'));
+const snapshot = join(RESULTS_DIR, `.dist-${process.pid}`);
+const log = (message: string) => process.stderr.write(`[bench ${elapsed()}] ${message}\n`);
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0).padStart(3)}s`;
+
+async function main(): Promise<number> {
+  checkDatabaseUrl();
+  const pinned = canPin() && cpus().length >= 2;
+  if (pinned) pinSelf(LOAD_CORE);
+  else log('taskset or a second core is missing: running unpinned, figures are less stable');
+  const core = (c: number) => (pinned ? c : undefined);
+
+  // Others rebuild dist/ while we run (nest build deletes it first): run every child from a copy.
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  cpSync(join(ROOT, 'dist'), snapshot, { recursive: true });
+  const loadBefore = loadavg();
+
+  const emulatorPort = await freePort();
+  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+  const emulator = spawnNode({
+    name: 'emulator',
+    core: core(settings.emulatorCore),
+    nodeArgs: [join(snapshot, 'src/emulator/main.js')],
+    env: { PATH: env.PATH, PORT: String(emulatorPort), HOST: '127.0.0.1' },
+    logFile: join(work, 'emulator.log'),
+  });
+  await waitForStatus(emulator, `${emulatorUrl}/_emulator/health`, {}, 200, 15_000);
+  log(`emulator on ${emulatorUrl} (core ${settings.emulatorCore})`);
+
+  // The baselines do not sign: the load generator sends requests signed once (valid for the 15 min skew).
+  const signer = createAkSkSigner({ ak: DEMO_CREDENTIALS.ak, sk: DEMO_CREDENTIALS.sk });
+  const presigned = (method: 'GET' | 'PUT', body?: string) => {
+    const headers = { 'content-type': 'application/json', 'x-project-id': DEMO_PROJECT_ID };
+    return { ...headers, ...signer({ method, url: `${emulatorUrl}${PATH}`, headers, body }) };
+  };
+  const signedGet = presigned('GET');
+  const signedPut = presigned('PUT', PUT_BODY);
+
+  const scenarios: ScenarioResult[] = [];
+  const profiles: Array<{ scenario: string; file: string; summary: ReturnType<typeof summariseProfile> }> = [];
+  const wanted = (id: string) => !settings.only || settings.only.has(id);
+  const c = settings.connections;
+
+  const measure = async (
+    s: Omit<ScenarioResult, 'requests' | 'rps' | 'p50' | 'p90' | 'p99' | 'max' | 'errors' | 'statusCounts' | 'serverCpuUs' | 'emulatorCpuUs' | 'loadgenCpuUs' | 'rssMb' | 'coreBusy'>,
+    load: Omit<LoadSpec, 'durationSeconds' | 'connections'>,
+    server: PinnedChild,
+    profileDir?: string,
+  ) => {
+    if (!wanted(s.id)) return;
+    log(`${s.title}: warm-up ${settings.warmupSeconds} s, then ${settings.durationSeconds} s at ${s.connections} connection(s)`);
+    if (settings.warmupSeconds > 0) await runLoad({ ...load, connections: s.connections, durationSeconds: settings.warmupSeconds });
+    const profiling = profileDir !== undefined;
+    if (profiling) server.process.kill('SIGUSR2');
+    const serverBefore = procSample(server.pid);
+    const emulatorBefore = procSample(emulator.pid);
+    const coresBefore = coreTimes();
+    let rss = serverBefore.rssBytes;
+    const sampler = setInterval(() => {
+      rss = Math.max(rss, procSample(server.pid).rssBytes);
+    }, 200);
+    const result = await runLoad({ ...load, connections: s.connections, durationSeconds: settings.durationSeconds });
+    clearInterval(sampler);
+    const serverAfter = procSample(server.pid);
+    const emulatorAfter = procSample(emulator.pid);
+    const coreBusy = busyShare(coresBefore, coreTimes());
+    rss = Math.max(rss, serverAfter.rssBytes);
+    const n = result.requests || 1;
+    const row: ScenarioResult = {
+      ...s,
+      requests: result.requests,
+      rps: result.rps,
+      p50: result.p50,
+      p90: result.p90,
+      p99: result.p99,
+      max: result.max,
+      errors: result.errors,
+      statusCounts: result.statusCounts,
+      serverCpuUs: ticksToMicros(serverAfter.cpuTicks - serverBefore.cpuTicks) / n,
+      emulatorCpuUs: ticksToMicros(emulatorAfter.cpuTicks - emulatorBefore.cpuTicks) / n,
+      loadgenCpuUs: result.loadgenCpuUsPerRequest,
+      rssMb: rss / 2 ** 20,
+      coreBusy: pinned ? coreBusy.slice(0, 2) : coreBusy,
+    };
+    scenarios.push(row);
+    if (profiling) {
+      server.process.kill('SIGUSR2');
+      const file = await collectProfile(profileDir, s.id);
+      row.profile = relative(ROOT, file);
+      profiles.push({ scenario: s.id, file: row.profile, summary: summariseProfile(file) });
+    }
+    log(`  ${Math.round(row.rps)} req/s, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, ${row.errors} errors, ${Math.round(row.serverCpuUs)} µs CPU/req`);
+    if (row.errors) log(`  status counts: ${JSON.stringify(row.statusCounts)}`);
+  };
+
+  // Baselines, against the same emulator.
+  await measure({ id: 'direct-get', title: 'direct to emulator, GET', kind: 'direct', method: 'GET', connections: c }, { url: `${emulatorUrl}${PATH}`, method: 'GET', headers: signedGet }, emulator);
+
+  const passPort = await freePort();
+  const passUrl = `http://127.0.0.1:${passPort}`;
+  const pass = spawnNode({
+    name: 'pass-through',
+    core: core(SERVER_CORE),
+    nodeArgs: [join(snapshot, 'scripts/bench/pass-through.js')],
+    env: { PATH: env.PATH, PORT: String(passPort), UPSTREAM_URL: emulatorUrl },
+    logFile: join(work, 'pass-through.log'),
+  });
+  await waitForStatus(pass, `${passUrl}${PATH}`, signedGet, 200, 15_000);
+  await measure({ id: 'pass-get', title: 'undici pass-through, GET', kind: 'pass-through', method: 'GET', connections: c }, { url: `${passUrl}${PATH}`, method: 'GET', headers: signedGet }, pass);
+  await measure({ id: 'pass-get-1', title: 'undici pass-through, GET', kind: 'pass-through', method: 'GET', connections: 1 }, { url: `${passUrl}${PATH}`, method: 'GET', headers: signedGet }, pass);
+  await resetEmulator(emulatorUrl);
+  await expectStatus(`${passUrl}${PATH}`, 'PUT', signedPut, PUT_BODY, 200, 'pass-through PUT');
+  await measure({ id: 'pass-put', title: 'undici pass-through, PUT', kind: 'pass-through', method: 'PUT', connections: c }, { url: `${passUrl}${PATH}`, method: 'PUT', headers: signedPut, body: PUT_BODY }, pass);
+  await stopChild(pass);
+
+  // The BFF, as deployed: PostgreSQL store first when configured (its GET, cold start and RSS carry targets).
+  const apiKey = randomBytes(24).toString('base64url');
+  const bffHeaders = { 'content-type': 'application/json', 'x-api-key': apiKey };
+  const signingKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const stores: Array<'postgres' | 'pglite'> = settings.databaseUrl ? ['postgres', 'pglite'] : ['pglite'];
+  const coldStarts: ColdStart[] = [];
+  let features: Record<string, string> | undefined;
+
+  for (const [index, store] of stores.entries()) {
+    const dataDir = join(work, `data-${store}`);
+    const bffPort = await freePort();
+    const bffUrl = `http://127.0.0.1:${bffPort}`;
+    const profileDir = settings.profile ? join(work, `profiles-${store}`) : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const start = () =>
+      startBff({ store, dataDir, port: bffPort, emulatorUrl, apiKey, signingKey, core: core(SERVER_CORE), profileDir, logFile: join(work, `bff-${store}.log`) });
+
+    let bff = start();
+    const cold = await waitForStatus(bff, `${bffUrl}${PATH}`, bffHeaders, 200, 60_000);
+    coldStarts.push({ store, note: store === 'pglite' ? 'new data dir' : '', coldStartMs: cold, idleRssMb: await idleRss(bff) });
+    log(`BFF (${store}) answered 200 after ${(cold / 1000).toFixed(2)} s`);
+    features ??= await detectFeatures(bffUrl, bffHeaders);
+
+    const label = store === 'postgres' ? 'PostgreSQL' : 'PGlite';
+    if (index === 0) {
+      await measure({ id: 'bff-get', title: `BFF, GET (${label} up)`, kind: 'bff', method: 'GET', store, connections: c }, { url: `${bffUrl}${PATH}`, method: 'GET', headers: bffHeaders }, bff, profileDir);
+      await measure({ id: 'bff-get-1', title: `BFF, GET (${label} up)`, kind: 'bff', method: 'GET', store, connections: 1 }, { url: `${bffUrl}${PATH}`, method: 'GET', headers: bffHeaders }, bff);
+    }
+    await resetEmulator(emulatorUrl);
+    await expectStatus(`${bffUrl}${PATH}`, 'PUT', bffHeaders, PUT_BODY, 200, `BFF PUT (${store})`);
+    const put = { url: `${bffUrl}${PATH}`, method: 'PUT' as const, headers: bffHeaders, body: PUT_BODY };
+    await measure({ id: `bff-put-${store}`, title: `BFF, PUT, audit on ${label}`, kind: 'bff', method: 'PUT', store, connections: c }, put, bff, profileDir);
+    await measure({ id: `bff-put-${store}-1`, title: `BFF, PUT, audit on ${label}`, kind: 'bff', method: 'PUT', store, connections: 1 }, put, bff);
+    await stopChild(bff);
+
+    if (store === 'pglite') {
+      // A restart on the existing data directory: what a redeploy pays.
+      bff = start();
+      const reopen = await waitForStatus(bff, `${bffUrl}${PATH}`, bffHeaders, 200, 60_000);
+      coldStarts.push({ store, note: 'existing data dir', coldStartMs: reopen, idleRssMb: await idleRss(bff) });
+      await stopChild(bff);
+    }
+  }
+  await stopChild(emulator);
+
+  const passBy = (method: string) => scenarios.find((s) => s.id === (method === 'GET' ? 'pass-get' : 'pass-put'));
+  for (const s of scenarios) {
+    const base = s.connections === 1 ? scenarios.find((b) => b.id === 'pass-get-1' && s.method === 'GET') : passBy(s.method);
+    if (base && base !== s) s.vsPassThrough = s.rps / base.rps;
+  }
+  const targets = evaluateTargets({ scenarios, coldStarts, databaseUrlSet: !!settings.databaseUrl, auditOn: features?.audit === 'on' });
+  const invalid = scenarios.filter((s) => s.errors > 0);
+
+  const out: string[] = [];
+  out.push('');
+  out.push(`sms-callback-bff benchmark ${runId}`);
+  out.push(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, Linux ${release()}; load avg before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`,
+  );
+  out.push(
+    `layout: ${pinned ? `server core ${SERVER_CORE}, load generator core ${LOAD_CORE}, emulator core ${settings.emulatorCore}` : 'unpinned'}; ${settings.durationSeconds} s per scenario after ${settings.warmupSeconds} s warm-up; PUT body ${Buffer.byteLength(PUT_BODY)} bytes`,
+  );
+  out.push(`BFF: NODE_ENV=production, LOG_LEVEL=info (JSON to a file), axios adapter ${settings.adapter}; features: ${Object.entries(features ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push('');
+  out.push(renderTable(scenarios));
+  out.push('');
+  out.push(renderColdStarts(coldStarts));
+  out.push('');
+  out.push('targets (issue 6; ratios to the in-run undici pass-through):');
+  out.push(renderTargets(targets));
+  for (const p of profiles) {
+    out.push('');
+    out.push(`CPU profile of ${p.scenario} (${p.file}):`);
+    out.push(formatSummary({ ...p.summary, frames: p.summary.frames.slice(0, 15) }, 12));
+  }
+  out.push('');
+  out.push(invalid.length ? `INVALID RUN: errors in ${invalid.map((s) => s.id).join(', ')}` : 'valid run: 0 errors in every scenario');
+
+  const file = join(RESULTS_DIR, `${runId}.json`);
+  const loadAfter = loadavg();
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        runId,
+        date: new Date().toISOString(),
+        machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, kernel: release(), loadavgBefore: loadBefore, loadavgAfter: loadAfter },
+        git: gitState(),
+        settings: { ...settings, only: settings.only ? [...settings.only] : undefined, databaseUrl: settings.databaseUrl ? '(set)' : undefined },
+        layout: pinned ? { serverCore: SERVER_CORE, loadCore: LOAD_CORE, emulatorCore: settings.emulatorCore } : 'unpinned',
+        features,
+        putBodyBytes: Buffer.byteLength(PUT_BODY),
+        scenarios,
+        coldStarts,
+        targets,
+        profiles,
+        valid: invalid.length === 0,
+        wallSeconds: (performance.now() - started) / 1000,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  out.push(`results: ${relative(ROOT, file)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (settings.keepLogs) {
+    const logs = join(RESULTS_DIR, `${runId}-logs`);
+    cpSync(work, logs, { recursive: true });
+    log(`logs kept in ${relative(ROOT, logs)}`);
+  }
+  if (invalid.length) return 1;
+  return settings.strict && targets.some((t) => t.verdict === 'MISS') ? 2 : 0;
+}
+
+interface BffStart {
+  store: 'postgres' | 'pglite';
+  dataDir: string;
+  port: number;
+  emulatorUrl: string;
+  apiKey: string;
+  signingKey: string;
+  core?: number;
+  profileDir?: string;
+  logFile: string;
+}
+
+function startBff(o: BffStart): PinnedChild {
+  const preloads = [
+    ...(settings.adapter === 'undici' ? ['--require', join(snapshot, 'scripts/bench/undici-adapter-preload.js')] : []),
+    ...(o.profileDir ? ['--require', join(snapshot, 'scripts/bench/cpu-profile-preload.js')] : []),
+  ];
+  const passed = Object.fromEntries(
+    Object.entries(env)
+      .filter(([name]) => name.startsWith('BENCH_BFF_'))
+      .map(([name, value]) => [name.slice('BENCH_BFF_'.length), value]),
+  );
+  return spawnNode({
+    name: `bff-${o.store}`,
+    core: o.core,
+    nodeArgs: [...preloads, join(snapshot, 'src/main.js')],
+    cwd: ROOT,
+    logFile: o.logFile,
+    env: {
+      PATH: env.PATH,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(o.port),
+      LOG_LEVEL: 'info',
+      SMN_EMULATOR: 'false',
+      SMN_PROJECTS: `${DEMO_PROJECT_ID}=${DEMO_REGION}`,
+      SMN_ENDPOINTS: `${DEMO_REGION}=${o.emulatorUrl}`,
+      SMN_ACCESS_KEY: DEMO_CREDENTIALS.ak,
+      SMN_SECRET_KEY: DEMO_CREDENTIALS.sk,
+      AUTH_API_KEYS: JSON.stringify([
+        {
+          name: 'bench',
+          sha256: createHash('sha256').update(o.apiKey).digest('hex'),
+          scopes: ['sms-callback:read', 'sms-callback:write'],
+          projects: [DEMO_PROJECT_ID],
+        },
+      ]),
+      RATE_LIMIT_CALLER_LIMIT: '100000000',
+      RATE_LIMIT_TTL_MS: '60000',
+      DATA_DIR: o.dataDir,
+      AUDIT_SIGNING_KEY: o.signingKey,
+      ...(o.store === 'postgres' ? { DATABASE_URL: settings.databaseUrl } : {}),
+      ...(o.profileDir ? { BENCH_CPU_PROFILE_DIR: o.profileDir } : {}),
+      ...passed,
+    },
+  });
+}
+
+/** Polls until `url` answers `status`; returns ms since the child was spawned. */
+async function waitForStatus(child: PinnedChild, url: string, headers: Record<string, string>, status: number, timeoutMs: number): Promise<number> {
+  let last = 'no answer';
+  while (performance.now() - child.spawnedAt < timeoutMs) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) break;
+    try {
+      const answer = await request(url, { dispatcher: probe, headers });
+      const text = await answer.body.text();
+      if (answer.statusCode === status) return performance.now() - child.spawnedAt;
+      last = `${answer.statusCode} ${text.slice(0, 300)}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await sleep(10);
+  }
+  throw new Error(`${child.name} did not answer ${status} on ${url} (last: ${last}); its log:\n${tail(child.logFile)}`);
+}
+
+async function expectStatus(url: string, method: 'PUT', headers: Record<string, string>, body: string, status: number, what: string): Promise<void> {
+  const answer = await request(url, { dispatcher: probe, method, headers, body });
+  const text = await answer.body.text();
+  if (answer.statusCode !== status) throw new Error(`${what} answered ${answer.statusCode}, expected ${status}: ${text.slice(0, 500)}`);
+}
+
+async function resetEmulator(emulatorUrl: string): Promise<void> {
+  const answer = await request(`${emulatorUrl}/_emulator/reset`, { dispatcher: probe, method: 'POST' });
+  await answer.body.dump();
+  if (answer.statusCode !== 204) throw new Error(`emulator reset answered ${answer.statusCode}`);
+}
+
+/** What the running BFF has wired, seen from outside (features land during the hour). */
+async function detectFeatures(bffUrl: string, headers: Record<string, string>): Promise<Record<string, string>> {
+  const status = async (path: string, h: Record<string, string>) => {
+    const answer = await request(`${bffUrl}${path}`, { dispatcher: probe, headers: h });
+    await answer.body.dump();
+    return answer.statusCode;
+  };
+  const anonymous = await status(PATH, { 'content-type': 'application/json' });
+  const audit = await status(`/audit/events?project_id=${DEMO_PROJECT_ID}`, headers);
+  const metrics = await status('/metrics', {});
+  return {
+    auth: anonymous === 401 ? 'on' : `off (${anonymous} without a key)`,
+    audit: audit === 404 ? 'off (/audit/events 404)' : 'on',
+    metrics: metrics === 200 ? 'on' : `off (/metrics ${metrics})`,
+  };
+}
+
+async function idleRss(child: PinnedChild): Promise<number> {
+  await sleep(1000);
+  return procSample(child.pid).rssBytes / 2 ** 20;
+}
+
+async function collectProfile(dir: string, id: string): Promise<string> {
+  const deadline = performance.now() + 15_000;
+  while (performance.now() < deadline) {
+    const windows = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    if (windows.length) {
+      mkdirSync(join(RESULTS_DIR, 'profiles'), { recursive: true });
+      const target = join(RESULTS_DIR, 'profiles', `${runId}-${id}.cpuprofile`);
+      renameSync(join(dir, windows[0]), target);
+      return target;
+    }
+    await sleep(50);
+  }
+  throw new Error(`no CPU profile written for ${id}`);
+}
+
+function checkDatabaseUrl(): void {
+  if (!settings.databaseUrl || env.BENCH_ALLOW_ANY_DATABASE === '1') return;
+  const name = URL.canParse(settings.databaseUrl) ? new URL(settings.databaseUrl).pathname.slice(1) : '';
+  if (!/bench|test/i.test(name)) {
+    throw new Error(`DATABASE_URL names database "${name}": the bench writes audit rows, so its name must contain "bench" or "test" (or set BENCH_ALLOW_ANY_DATABASE=1)`);
+  }
+}
+
+function gitState(): { commit?: string; dirty?: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return {};
+  }
+}
+
+function positive(value: string | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new Error(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function cleanUp(): void {
+  killAllChildren();
+  rmSync(snapshot, { recursive: true, force: true });
+  if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+}
+
+process.on('exit', cleanUp);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    process.exit(130);
+  });
+}
+const watchdog = setTimeout(() => {
+  log(`still running after BENCH_MAX_SECONDS=${settings.maxSeconds}: giving up`);
+  process.exit(3);
+}, settings.maxSeconds * 1000);
+
+main().then(
+  (code) => {
+    clearTimeout(watchdog);
+    void probe.close();
+    process.exit(code);
+  },
+  (error: unknown) => {
+    log(`failed: ${(error as Error).stack ?? String(error)}`);
+    process.exit(1);
+  },
+);
