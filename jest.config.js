@@ -22,7 +22,7 @@ function esmPackages(root = join(__dirname, 'node_modules')) {
   return names;
 }
 
-const escape = (name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegExp = (name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** One jest run covers unit specs beside the code and the suites under test/. */
 module.exports = {
@@ -42,7 +42,7 @@ module.exports = {
       },
     ],
   },
-  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escape).join('|')})/)`],
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escapeRegExp).join('|')})/)`],
   setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
   testTimeout: 30000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],

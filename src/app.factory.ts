@@ -19,7 +19,7 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config.log);
   const trustProxy = config.http.trustedProxies.length ? config.http.trustedProxies : false;
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createHttpAdapter(logger, { trustProxy }), {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), createHttpAdapter(logger, { trustProxy }), {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
     // Fastify's own JSON parser (with the body limit and prototype-poisoning checks) is the only parser:

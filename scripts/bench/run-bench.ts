@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Agent, request } from 'undici';
@@ -39,6 +39,7 @@ import { ColdStart, ScenarioResult, evaluateTargets, renderColdStarts, renderTab
  *   BENCH_EMULATOR_CORE=1  core of the emulator (server core 0, load generator core 1)
  *   BENCH_SCENARIOS=a,b    run only these scenario ids (direct-get, pass-get, pass-get-1, pass-put, bff-get,
  *                          bff-get-1, bff-put-postgres[-1], bff-put-pglite[-1]); targets without figures SKIP
+ *   BENCH_DIST=path        benchmark another build of the app (default dist/; e.g. an experiment's copy)
  *   BENCH_BFF_<NAME>=v     passes <NAME>=v to the BFF (e.g. BENCH_BFF_UPSTREAM_MAX_SOCKETS=128)
  *   BENCH_MAX_SECONDS=175  hard stop   BENCH_STRICT=1  exit 2 on any MISS   BENCH_KEEP_LOGS=1  keep child logs
  */
@@ -94,7 +95,7 @@ async function main(): Promise<number> {
 
   // Others rebuild dist/ while we run (nest build deletes it first): run every child from a copy.
   mkdirSync(RESULTS_DIR, { recursive: true });
-  cpSync(join(ROOT, 'dist'), snapshot, { recursive: true });
+  cpSync(env.BENCH_DIST ? resolve(env.BENCH_DIST) : join(ROOT, 'dist'), snapshot, { recursive: true });
   const loadBefore = loadavg();
 
   const emulatorPort = await freePort();
@@ -216,7 +217,6 @@ async function main(): Promise<number> {
     const cold = await waitForStatus(bff, `${bffUrl}${PATH}`, bffHeaders, 200, 60_000);
     coldStarts.push({ store, note: store === 'pglite' ? 'new data dir' : '', coldStartMs: cold, idleRssMb: await idleRss(bff) });
     log(`BFF (${store}) answered 200 after ${(cold / 1000).toFixed(2)} s`);
-    features ??= await detectFeatures(bffUrl, bffHeaders);
 
     const label = store === 'postgres' ? 'PostgreSQL' : 'PGlite';
     if (index === 0) {
@@ -225,6 +225,7 @@ async function main(): Promise<number> {
     }
     await resetEmulator(emulatorUrl);
     await expectStatus(`${bffUrl}${PATH}`, 'PUT', bffHeaders, PUT_BODY, 200, `BFF PUT (${store})`);
+    features ??= await detectFeatures(bffUrl, bffHeaders, bff.logFile);
     const put = { url: `${bffUrl}${PATH}`, method: 'PUT' as const, headers: bffHeaders, body: PUT_BODY };
     await measure({ id: `bff-put-${store}`, title: `BFF, PUT, audit on ${label}`, kind: 'bff', method: 'PUT', store, connections: c }, put, bff, profileDir);
     await measure({ id: `bff-put-${store}-1`, title: `BFF, PUT, audit on ${label}`, kind: 'bff', method: 'PUT', store, connections: 1 }, put, bff);
@@ -397,8 +398,8 @@ async function resetEmulator(emulatorUrl: string): Promise<void> {
   if (answer.statusCode !== 204) throw new Error(`emulator reset answered ${answer.statusCode}`);
 }
 
-/** What the running BFF has wired, seen from outside (features land during the hour). */
-async function detectFeatures(bffUrl: string, headers: Record<string, string>): Promise<Record<string, string>> {
+/** What the running BFF has wired, seen from outside (features land during the hour). Call after one PUT. */
+async function detectFeatures(bffUrl: string, headers: Record<string, string>, logFile: string): Promise<Record<string, string>> {
   const status = async (path: string, h: Record<string, string>) => {
     const answer = await request(`${bffUrl}${path}`, { dispatcher: probe, headers: h });
     await answer.body.dump();
@@ -409,7 +410,9 @@ async function detectFeatures(bffUrl: string, headers: Record<string, string>): 
   const metrics = await status('/metrics', {});
   return {
     auth: anonymous === 401 ? 'on' : `off (${anonymous} without a key)`,
-    audit: audit === 404 ? 'off (/audit/events 404)' : 'on',
+    // Each audit record is also logged as one structured line (design §6).
+    audit: readFileSync(logFile, 'utf8').includes('"msg":"audit record"') ? 'on' : audit === 404 ? 'off (no audit record logged)' : 'on',
+    auditQueryApi: audit === 404 ? 'off' : 'on',
     metrics: metrics === 200 ? 'on' : `off (/metrics ${metrics})`,
   };
 }

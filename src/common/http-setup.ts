@@ -17,6 +17,8 @@ export function createHttpAdapter(logger: Logger, options: { trustProxy?: string
     genReqId: requestIdFor,
     requestIdHeader: false,
     bodyLimit: BODY_LIMIT_BYTES,
+    // Room for oversized credentials to reach the guard and get a proper 401 envelope instead of Node's bare 431.
+    http: { maxHeaderSize: 32 * 1024 },
     trustProxy: options.trustProxy ?? false,
     // Prototype-poisoning keys are refused by the JSON parser rather than passed on.
     onProtoPoisoning: 'error',
@@ -42,7 +44,8 @@ export function configureHttp(app: NestFastifyApplication): void {
       {
         method: request.method,
         route: request.routeOptions.url,
-        url: request.url,
+        // The path only: a query string may carry what must never be logged (e.g. a misplaced API key).
+        path: request.url.split('?', 1)[0],
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
         code: request.errorCode,

@@ -1,3 +1,6 @@
+import type { AuthOptions } from '../auth/auth.options';
+import type { RateLimitOptions } from '../rate-limit/rate-limit.options';
+
 /** The validated configuration, namespaced. Built once at boot by `loadConfig`; injected as `AppConfig`. */
 export class AppConfig {
   nodeEnv!: string;
@@ -10,6 +13,17 @@ export class AppConfig {
   };
   log!: { level: string; pretty: boolean };
   smn!: SmnConfig;
+  auth!: AuthOptions;
+  rateLimit!: RateLimitOptions;
+  audit!: {
+    /** PostgreSQL; unset means the embedded PGlite store under `dataDir`. */
+    databaseUrl?: string;
+    dataDir: string;
+    /** Ed25519 private key (PKCS#8 PEM); generated under the data directory when unset (not in production). */
+    signingKeyPem?: string;
+    staleAfterMs: number;
+    sweepIntervalMs: number;
+  };
 
   get production(): boolean {
     return this.nodeEnv === 'production';

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { ApiKeyEntry, AuthOptions, DEFAULT_JWT_ALGORITHMS, assertAuthConfiguration, resolveDevelopmentKey } from '../auth/auth.options';
 import { AppConfig } from './app-config';
 import { csv, int, pairs } from './env-parsers';
 
@@ -33,6 +35,28 @@ const schema = z
     SMN_IAM_PASSWORD: z.string().min(1).optional(),
     SMN_IAM_DOMAIN: z.string().min(1).optional(),
     SMN_TOKEN_REFRESH_BEFORE_MS: int(30 * 60_000),
+
+    AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+    AUTH_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+    AUTH_JWT_ISSUER: z.string().min(1).optional(),
+    AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+    AUTH_JWT_ALGORITHMS: csv.transform((list) => (list.length ? list : DEFAULT_JWT_ALGORITHMS)),
+    AUTH_JWT_CLOCK_TOLERANCE_S: int(30),
+    AUTH_JWT_PROJECTS_CLAIM: z.string().min(1).default('smn_projects'),
+    AUTH_JWKS_COOLDOWN_MS: int(30_000),
+    AUTH_API_KEYS: z.string().optional(),
+    AUTH_API_KEYS_FILE: z.string().min(1).optional(),
+    RATE_LIMIT_TTL_MS: int(60_000, 1),
+    RATE_LIMIT_CALLER_LIMIT: int(600, 1),
+    RATE_LIMIT_ANONYMOUS_LIMIT: int(30, 1),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    AUDIT_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional(),
+    AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+    AUDIT_STALE_AFTER_MS: z.coerce.number().int().positive().optional(),
+    AUDIT_SWEEP_INTERVAL_MS: int(30_000, 100),
 
     UPSTREAM_ATTEMPT_TIMEOUT_MS: int(2_000, 1),
     UPSTREAM_DEADLINE_MS: int(8_000, 1),
@@ -71,6 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     else if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) problems.push(`SMN_ENDPOINTS: "${url}" is not an http(s) URL`);
     else endpoints.set(region, url.replace(/\/+$/, ''));
   }
+  const auth = authOptions(e, problems);
+  const signingKeyPem = e.AUDIT_SIGNING_KEY ?? readSecretFile('AUDIT_SIGNING_KEY_FILE', e.AUDIT_SIGNING_KEY_FILE, problems);
   if (problems.length) throw new ConfigError(problems);
 
   return Object.assign(new AppConfig(), {
@@ -83,6 +109,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ? e.LOG_PRETTY === 'true' : e.NODE_ENV === 'development' && !!process.stdout.isTTY },
+    auth,
+    rateLimit: {
+      caller: { ttlMs: e.RATE_LIMIT_TTL_MS, limit: e.RATE_LIMIT_CALLER_LIMIT },
+      anonymousIp: { ttlMs: e.RATE_LIMIT_TTL_MS, limit: e.RATE_LIMIT_ANONYMOUS_LIMIT },
+      redisUrl: e.REDIS_URL,
+    },
+    audit: {
+      databaseUrl: e.DATABASE_URL,
+      dataDir: join(e.DATA_DIR, 'audit'),
+      signingKeyPem,
+      // The longest a change can take: the before-read and the update, each within the upstream deadline,
+      // plus a margin for the lock and the store. Younger intents may still be in flight somewhere.
+      staleAfterMs: e.AUDIT_STALE_AFTER_MS ?? 2 * e.UPSTREAM_DEADLINE_MS + 30_000,
+      sweepIntervalMs: e.AUDIT_SWEEP_INTERVAL_MS,
+    },
     smn: {
       emulator,
       projects,
@@ -114,6 +155,68 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   });
 }
 
+type Env = z.infer<typeof schema>;
+
+const apiKeysSchema = z.array(
+  z.strictObject({
+    name: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the key'),
+    scopes: z.array(z.string()),
+    projects: z.union([z.literal('*'), z.array(z.string())]),
+  }),
+);
+
+/** Caller authentication (design §4), checked as a whole by the auth module's own rules. */
+function authOptions(e: Env, problems: string[]): AuthOptions {
+  const jwt =
+    e.AUTH_JWKS_URL || e.AUTH_JWT_PUBLIC_KEY_FILE
+      ? {
+          jwksUrl: e.AUTH_JWKS_URL,
+          publicKeyFile: e.AUTH_JWT_PUBLIC_KEY_FILE,
+          issuer: e.AUTH_JWT_ISSUER ?? '',
+          audience: e.AUTH_JWT_AUDIENCE ?? '',
+          algorithms: e.AUTH_JWT_ALGORITHMS,
+          clockToleranceSec: e.AUTH_JWT_CLOCK_TOLERANCE_S,
+          projectsClaim: e.AUTH_JWT_PROJECTS_CLAIM,
+          jwksCooldownMs: e.AUTH_JWKS_COOLDOWN_MS,
+        }
+      : undefined;
+  const apiKeys = [
+    ...parseApiKeys('AUTH_API_KEYS', e.AUTH_API_KEYS, problems),
+    ...parseApiKeys('AUTH_API_KEYS_FILE', readSecretFile('AUTH_API_KEYS_FILE', e.AUTH_API_KEYS_FILE, problems), problems),
+  ];
+  const options: AuthOptions = { nodeEnv: e.NODE_ENV, jwt, apiKeys, developmentKey: resolveDevelopmentKey(e.NODE_ENV, jwt, apiKeys) };
+  try {
+    assertAuthConfiguration(options, e.NODE_ENV);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  return options;
+}
+
+/** A JSON array of `{name, sha256, scopes, projects}`. */
+function parseApiKeys(name: string, json: string | undefined, problems: string[]): ApiKeyEntry[] {
+  if (!json) return [];
+  try {
+    const parsed = apiKeysSchema.safeParse(JSON.parse(json));
+    if (parsed.success) return parsed.data;
+    problems.push(...parsed.error.issues.map((issue) => `${name}[${issue.path.join('.')}]: ${issue.message}`));
+  } catch (error) {
+    problems.push(`${name}: ${(error as Error).message}`);
+  }
+  return [];
+}
+
+function readSecretFile(name: string, path: string | undefined, problems: string[]): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(`${name}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 function isEmulated(env: NodeJS.ProcessEnv): boolean {
   return env.SMN_EMULATOR ? env.SMN_EMULATOR === 'true' : (env.NODE_ENV ?? 'development') !== 'production';
 }
@@ -127,6 +230,9 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
       if (!env[key]) problems.push(`${key}: required when SMN_EMULATOR is false and SMN_AUTH_MODE is ${env.SMN_AUTH_MODE ?? 'aksk'}`);
     }
     if (!env.SMN_PROJECTS && !env.SMN_PROJECTS_FILE) problems.push('SMN_PROJECTS: required (or SMN_PROJECTS_FILE) when SMN_EMULATOR is false');
+  }
+  if (env.NODE_ENV === 'production' && !env.AUDIT_SIGNING_KEY && !env.AUDIT_SIGNING_KEY_FILE) {
+    problems.push('AUDIT_SIGNING_KEY: required in production (or AUDIT_SIGNING_KEY_FILE): the key that signs audit records must live outside the database');
   }
   if (Number(env.UPSTREAM_DEADLINE_MS ?? 8_000) < Number(env.UPSTREAM_ATTEMPT_TIMEOUT_MS ?? 2_000)) {
     problems.push('UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS');

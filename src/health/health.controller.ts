@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { ShutdownState } from './shutdown-state';
+import { AuditHealthIndicator } from './audit.health';
 import { UpstreamHealthIndicator } from './upstream.health';
 
 @ApiExcludeController()
@@ -12,6 +13,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly upstream: UpstreamHealthIndicator,
     private readonly shutdown: ShutdownState,
+    private readonly audit: AuditHealthIndicator,
   ) {}
 
   /** The process answers; no dependency is checked (a restart would not cure them). */
@@ -21,12 +23,12 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Worth sending traffic to: not shutting down, upstream configured and its circuit closed. */
+  /** Worth sending traffic to: not shutting down, the audit store answers, upstream configured and its circuit closed. */
   @Get('ready')
   @HealthCheck()
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
     try {
-      return await this.health.check([() => this.shutdown.check(), () => this.upstream.check()]);
+      return await this.health.check([() => this.shutdown.check(), () => this.audit.check(), () => this.upstream.check()]);
     } catch (error) {
       // Terminus reports failure as a 503 exception; keep its detailed body instead of the error envelope.
       if (!(error instanceof ServiceUnavailableException)) throw error;

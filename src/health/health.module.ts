@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { SmnModule } from '../smn/smn.module';
+import { AuditHealthIndicator } from './audit.health';
 import { HealthController } from './health.controller';
 import { ShutdownState } from './shutdown-state';
 import { UpstreamHealthIndicator } from './upstream.health';
@@ -8,6 +9,6 @@ import { UpstreamHealthIndicator } from './upstream.health';
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), SmnModule],
   controllers: [HealthController],
-  providers: [UpstreamHealthIndicator, ShutdownState],
+  providers: [UpstreamHealthIndicator, AuditHealthIndicator, ShutdownState],
 })
 export class HealthModule {}

@@ -2,6 +2,7 @@ import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
+import { AuthEvents } from '../auth/auth-events.service';
 import { UpstreamResilience } from '../smn/upstream-resilience';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
@@ -18,9 +19,11 @@ export class MetricsModule implements OnModuleInit {
   constructor(
     private readonly metrics: MetricsService,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly authEvents: AuthEvents,
   ) {}
 
   onModuleInit(): void {
+    this.authEvents.onFailure((event) => this.metrics.authFailures.inc({ reason: event.reason }));
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onResponse', (request, reply, done) => {
       // The route template, not the URL, so project ids do not explode the label set.

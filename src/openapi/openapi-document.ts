@@ -1,9 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { addSecuritySchemes } from '../auth/authenticated.decorator';
 
 /** The spec served at /docs-json and written to openapi/ by `npm run openapi`. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const config = addSecuritySchemes(new DocumentBuilder())
     .setTitle('sms-callback-bff')
     .setDescription(
       'Reads and changes the SMS callback-event configuration of Huawei Cloud SMN projects, with the same paths and ' +

@@ -87,6 +87,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
 
   async onApplicationShutdown(): Promise<void> {
     this.fallback.onApplicationShutdown();
+    if (this.redis.status === 'end') return;
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 

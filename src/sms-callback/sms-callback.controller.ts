@@ -1,12 +1,18 @@
-import { Body, Controller, Get, HttpCode, Param, Put, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Put, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Authenticated } from '../auth/authenticated.decorator';
+import { Scope } from '../auth/caller';
 import { ApiErrorResponses } from '../common/api-error-responses.decorator';
+import { Attempt, ChangeAttempt } from './change-attempt';
 import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks-query.dto';
 import { ProjectParamsDto } from './dto/project-params.dto';
 import { SmsCallbackListDto } from './dto/sms-callback-list.dto';
 import { UpdateResultDto } from './dto/update-result.dto';
 import { UpdateSmsCallbacksDto } from './dto/update-sms-callbacks.dto';
-import { SmsCallbackService } from './sms-callback.service';
+import { SmsCallbackService, WithEtag } from './sms-callback.service';
+
+const ETAG_HEADER = { ETag: { description: 'Strong entity tag of the whole configuration (absent on filtered lists).', schema: { type: 'string' } } };
 
 /** Same paths and bodies as SMN v2, so SMN documentation and SDK habits carry over. */
 @ApiTags('SMS callbacks')
@@ -16,18 +22,37 @@ export class SmsCallbackController {
 
   /** Lists the configured SMS event callbacks of a project (SMN ListSmsEvent). */
   @Get()
+  @Authenticated(Scope.SmsCallbackRead)
   @ApiOperation({ operationId: 'listSmsCallbacks', summary: 'List SMS event callbacks' })
-  @ApiErrorResponses(400, 404, 500, 502, 503, 504)
-  list(@Param() params: ProjectParamsDto, @Query() query: ListSmsCallbacksQueryDto): Promise<SmsCallbackListDto> {
-    return this.service.list(params.project_id, query);
+  @ApiResponse({ status: 200, type: SmsCallbackListDto, headers: ETAG_HEADER })
+  @ApiErrorResponses(400, 401, 403, 404, 429, 500, 502, 503, 504)
+  async list(
+    @Param() params: ProjectParamsDto,
+    @Query() query: ListSmsCallbacksQueryDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SmsCallbackListDto> {
+    return withEtag(reply, await this.service.list(params.project_id, query));
   }
 
-  /** Sets or removes the topics that receive a project's SMS events (SMN UpdateSmsEvent). */
+  /** Sets or removes the topics that receive a project's SMS events (SMN UpdateSmsEvent). Every attempt is audited. */
   @Put()
+  @Authenticated(Scope.SmsCallbackWrite)
   @HttpCode(200)
   @ApiOperation({ operationId: 'updateSmsCallbacks', summary: 'Update SMS event callbacks' })
-  @ApiErrorResponses(400, 404, 413, 415, 500, 502, 503, 504)
-  update(@Param() params: ProjectParamsDto, @Body() body: UpdateSmsCallbacksDto): Promise<UpdateResultDto> {
-    return this.service.update(params.project_id, body);
+  @ApiHeader({ name: 'If-Match', required: false, description: 'Apply only if the configuration still has this ETag (412 otherwise).' })
+  @ApiResponse({ status: 200, type: UpdateResultDto, headers: ETAG_HEADER })
+  @ApiErrorResponses(400, 401, 403, 404, 412, 413, 415, 429, 500, 502, 503, 504)
+  async update(
+    @Param() params: ProjectParamsDto,
+    @Body() body: UpdateSmsCallbacksDto,
+    @Attempt() attempt: ChangeAttempt,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<UpdateResultDto> {
+    return withEtag(reply, await this.service.update(params.project_id, body, attempt));
   }
+}
+
+function withEtag<T>(reply: FastifyReply, result: WithEtag<T>): T {
+  if (result.etag) void reply.header('etag', result.etag);
+  return result.body;
 }

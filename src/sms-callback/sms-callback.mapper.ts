@@ -8,11 +8,11 @@ export const SmsCallbackMapper = {
   toDomain(items: SmsCallbackDto[]): SmsCallback[] {
     return items.map((item) => ({ eventType: item.event_type, topicUrn: item.topic_urn }));
   },
+  toWire(callbacks: SmsCallback[]): SmsCallbackDto[] {
+    return callbacks.map((c) => ({ event_type: c.eventType, topic_urn: c.topicUrn }));
+  },
   toListDto(list: SmsCallbackList): SmsCallbackListDto {
-    return {
-      request_id: list.requestId,
-      callback: list.callbacks.map((c) => ({ event_type: c.eventType, topic_urn: c.topicUrn })),
-    };
+    return { request_id: list.requestId, callback: SmsCallbackMapper.toWire(list.callbacks) };
   },
   toUpdateResultDto(result: SmnWriteResult): UpdateResultDto {
     return { request_id: result.requestId };

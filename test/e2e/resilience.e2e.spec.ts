@@ -1,12 +1,12 @@
 import request from 'supertest';
 import { DEMO_CREDENTIALS } from '../../src/emulator/emulator';
 import type { RequestLogEntry } from '../../src/emulator/emulator-state';
-import { CALLBACK_PATH, Harness, PROJECT_ID, REGION, SEED_BODY, startHarness, urn } from '../support/bff-harness';
+import { CALLBACK_PATH, DEV_KEY, Harness, PROJECT_ID, REGION, SEED_BODY, startHarness, urn } from '../support/bff-harness';
 import { startChildBff } from '../support/child-bff';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
 
-const smnCalls = async (h: Harness): Promise<RequestLogEntry[]> =>
-  (await emulatorRequests(h.emulator)).filter((r) => r.path.startsWith('/v2/'));
+const smnCalls = async (h: Harness, method?: string): Promise<RequestLogEntry[]> =>
+  (await emulatorRequests(h.emulator)).filter((r) => r.path.startsWith('/v2/') && (!method || r.method === method));
 
 /** Upstream resilience proven through the emulator's fault injection (issue 5), over real HTTP. */
 describe('upstream resilience', () => {
@@ -27,7 +27,7 @@ describe('upstream resilience', () => {
     it('answers 504 BFF.UPSTREAM_TIMEOUT within the deadline when every attempt is too slow', async () => {
       await injectFault(h.emulator, { kind: 'latency', latency_ms: 1000, count: 10 });
       const started = Date.now();
-      const res = await request(h.url).get(CALLBACK_PATH).expect(504);
+      const res = await h.api.get(CALLBACK_PATH).expect(504);
       expect(res.body.code).toBe('BFF.UPSTREAM_TIMEOUT');
       expect(Date.now() - started).toBeLessThan(3000 + 1000);
       expect(await smnCalls(h)).toHaveLength(3); // one attempt and two retries
@@ -43,7 +43,7 @@ describe('upstream resilience', () => {
       try {
         await injectFault(short.emulator, { kind: 'hang', count: 10 });
         const started = Date.now();
-        const res = await request(short.url).get(CALLBACK_PATH).expect(504);
+        const res = await short.api.get(CALLBACK_PATH).expect(504);
         expect(res.body).toMatchObject({ code: 'BFF.UPSTREAM_TIMEOUT', message: expect.stringContaining('deadline') });
         expect(Date.now() - started).toBeLessThan(500 + 1000);
       } finally {
@@ -52,21 +52,21 @@ describe('upstream resilience', () => {
     });
 
     it('retries 503, 503, then succeeds: three attempts', async () => {
-      await injectFault(h.emulator, { kind: 'status', status: 503, count: 2 });
-      await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
-      const calls = await smnCalls(h);
+      await injectFault(h.emulator, { kind: 'status', status: 503, count: 2, method: 'PUT' });
+      await h.api.put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+      const calls = await smnCalls(h, 'PUT');
       expect(calls.map((c) => c.status)).toEqual([503, 503, 200]);
     });
 
     it('retries a connection reset', async () => {
       await injectFault(h.emulator, { kind: 'reset', count: 1 });
-      await request(h.url).get(CALLBACK_PATH).expect(200);
+      await h.api.get(CALLBACK_PATH).expect(200);
       expect((await smnCalls(h)).map((c) => c.fault?.kind ?? c.status)).toEqual(['reset', 200]);
     });
 
     it('honours Retry-After on 429 before retrying', async () => {
       await injectFault(h.emulator, { kind: 'throttle', retry_after: 1, count: 1 });
-      await request(h.url).get(CALLBACK_PATH).expect(200);
+      await h.api.get(CALLBACK_PATH).expect(200);
       const [throttled, retried] = await smnCalls(h);
       expect(throttled.fault?.kind).toBe('throttle');
       expect(Date.parse(retried.time) - Date.parse(throttled.time)).toBeGreaterThanOrEqual(1000);
@@ -74,29 +74,29 @@ describe('upstream resilience', () => {
 
     it('answers 503 BFF.UPSTREAM_THROTTLED with Retry-After when SMN keeps throttling', async () => {
       await injectFault(h.emulator, { kind: 'throttle', retry_after: 0, count: 10 });
-      const res = await request(h.url).get(CALLBACK_PATH).expect(503);
+      const res = await h.api.get(CALLBACK_PATH).expect(503);
       expect(res.body).toMatchObject({ code: 'BFF.UPSTREAM_THROTTLED', upstream: { status: 429, code: 'APIGW.0308' } });
       expect(res.headers['retry-after']).toBeDefined();
     });
 
     it('does not retry an SMN 4xx such as SMN.0141', async () => {
-      const res = await request(h.url)
+      const res = await h.api
         .put(CALLBACK_PATH)
         .send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('missing') }] })
         .expect(400);
       expect(res.body.code).toBe('SMN.0141');
-      expect(await smnCalls(h)).toHaveLength(1);
+      expect(await smnCalls(h, 'PUT')).toHaveLength(1);
     });
 
     it('does not retry a 500', async () => {
       await injectFault(h.emulator, { kind: 'status', status: 500, count: 5 });
-      expect((await request(h.url).get(CALLBACK_PATH).expect(502)).body.code).toBe('BFF.UPSTREAM_UNAVAILABLE');
+      expect((await h.api.get(CALLBACK_PATH).expect(502)).body.code).toBe('BFF.UPSTREAM_UNAVAILABLE');
       expect(await smnCalls(h)).toHaveLength(1);
     });
 
     it('answers 502 for a body that is not JSON', async () => {
       await injectFault(h.emulator, { kind: 'malformed', count: 1 });
-      const res = await request(h.url).get(CALLBACK_PATH).expect(502);
+      const res = await h.api.get(CALLBACK_PATH).expect(502);
       expect(res.body).toMatchObject({ code: 'BFF.UPSTREAM_UNAVAILABLE', upstream: { status: 200 } });
     });
   });
@@ -115,19 +115,19 @@ describe('upstream resilience', () => {
 
     it('opens after consecutive failures, fails fast while open, and closes after a successful probe', async () => {
       await injectFault(h.emulator, { kind: 'status', status: 503, count: 3 });
-      for (let i = 0; i < 3; i++) await request(h.url).get(CALLBACK_PATH).expect(502);
+      for (let i = 0; i < 3; i++) await h.api.get(CALLBACK_PATH).expect(502);
       expect(await smnCalls(h)).toHaveLength(3);
 
-      const open = await request(h.url).get(CALLBACK_PATH).expect(503);
+      const open = await h.api.get(CALLBACK_PATH).expect(503);
       expect(open.body.code).toBe('BFF.UPSTREAM_UNAVAILABLE');
       expect(Number(open.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(await smnCalls(h)).toHaveLength(3); // failed fast: SMN saw nothing
-      expect((await request(h.url).get('/health/ready').expect(503)).body.error.smn.reason).toBe('circuit open');
+      expect((await h.api.get('/health/ready').expect(503)).body.error.smn.reason).toBe('circuit open');
 
       // Half-open after the delay: the next call is let through as a probe, and its success closes the circuit.
-      await waitFor(async () => (await request(h.url).get(CALLBACK_PATH)).status === 200, 3000);
-      await request(h.url).get(CALLBACK_PATH).expect(200);
-      await request(h.url).get('/health/ready').expect(200);
+      await waitFor(async () => (await h.api.get(CALLBACK_PATH)).status === 200, 3000);
+      await h.api.get(CALLBACK_PATH).expect(200);
+      await h.api.get('/health/ready').expect(200);
     });
   });
 
@@ -135,7 +135,7 @@ describe('upstream resilience', () => {
     it('fetches one token for 20 concurrent requests, and replaces a token SMN refuses', async () => {
       const h = await startHarness({ LOG_LEVEL: 'warn', SMN_AUTH_MODE: 'token' });
       try {
-        const results = await Promise.all(Array.from({ length: 20 }, () => request(h.url).get(CALLBACK_PATH)));
+        const results = await Promise.all(Array.from({ length: 20 }, () => h.api.get(CALLBACK_PATH)));
         expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
         const log = await emulatorRequests(h.emulator);
         expect(log.filter((r) => r.path === '/v3/auth/tokens')).toHaveLength(1);
@@ -144,11 +144,13 @@ describe('upstream resilience', () => {
         // The emulator forgets every token: SMN answers 401, the BFF drops its token, fetches one, and succeeds.
         await fetch(`${h.emulator.url}/_emulator/tokens`, { method: 'DELETE' });
         await resetEmulator(h.emulator);
-        await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+        await h.api.put(CALLBACK_PATH).send(SEED_BODY).expect(200);
         const after = await emulatorRequests(h.emulator);
+        // The PUT first reads the configuration before (for the audit), which meets the refusal.
         expect(after.map((r) => `${r.method} ${r.path.startsWith('/v2/') ? 'smn' : r.path} ${r.status}`)).toEqual([
-          'PUT smn 401',
+          'GET smn 401',
           'POST /v3/auth/tokens 201',
+          'GET smn 200',
           'PUT smn 200',
         ]);
       } finally {
@@ -159,10 +161,10 @@ describe('upstream resilience', () => {
     it('refreshes a token before it expires', async () => {
       const h = await startHarness({ LOG_LEVEL: 'warn', SMN_AUTH_MODE: 'token' }, { tokenLifetimeSeconds: 1 });
       try {
-        await request(h.url).get(CALLBACK_PATH).expect(200);
+        await h.api.get(CALLBACK_PATH).expect(200);
         // Refresh is due at half the lifetime of a short-lived token.
         await new Promise((resolve) => setTimeout(resolve, 600));
-        await request(h.url).get(CALLBACK_PATH).expect(200);
+        await h.api.get(CALLBACK_PATH).expect(200);
         const log = await emulatorRequests(h.emulator);
         expect(log.filter((r) => r.path === '/v3/auth/tokens')).toHaveLength(2);
         expect(log.filter((r) => r.path.startsWith('/v2/')).map((r) => r.status)).toEqual([200, 200]);
@@ -174,7 +176,7 @@ describe('upstream resilience', () => {
     it('answers 502 BFF.UPSTREAM_AUTH_FAILED when IAM refuses the BFF\'s password', async () => {
       const h = await startHarness({ LOG_LEVEL: 'warn', SMN_AUTH_MODE: 'token', SMN_IAM_PASSWORD: 'wrong' });
       try {
-        expect((await request(h.url).get(CALLBACK_PATH).expect(502)).body.code).toBe('BFF.UPSTREAM_AUTH_FAILED');
+        expect((await h.api.get(CALLBACK_PATH).expect(502)).body.code).toBe('BFF.UPSTREAM_AUTH_FAILED');
       } finally {
         await h.close();
       }
@@ -194,7 +196,7 @@ describe('upstream resilience', () => {
       });
       try {
         await injectFault(h.emulator, { kind: 'latency', latency_ms: 1500, method: 'PUT', count: 1 });
-        const slow = request(child.url).put(CALLBACK_PATH).send(SEED_BODY).then((r) => r);
+        const slow = request(child.url).put(CALLBACK_PATH).set('X-Api-Key', DEV_KEY).send(SEED_BODY).then((r) => r);
         // The PUT is in flight once SMN has it (status still unknown).
         await waitFor(async () => (await smnCalls(h)).some((r) => r.method === 'PUT' && r.status === null), 3000);
 

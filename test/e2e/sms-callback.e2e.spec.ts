@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { CALLBACK_PATH, Harness, SEED_BODY, startHarness, urn } from '../support/bff-harness';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
 
@@ -11,28 +10,28 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
   beforeEach(() => resetEmulator(h.emulator));
 
   it('applies the seed example, then lists the three callbacks', async () => {
-    const put = await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+    const put = await h.api.put(CALLBACK_PATH).send(SEED_BODY).expect(200);
     expect(put.body).toEqual({ request_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
 
-    const get = await request(h.url).get(CALLBACK_PATH).expect(200);
+    const get = await h.api.get(CALLBACK_PATH).expect(200);
     expect(get.body.request_id).toMatch(/^[0-9a-f]{32}$/);
     expect(sortByType(get.body.callback)).toEqual(sortByType(SEED_BODY.callback));
   });
 
   it('removes a callback when its topic_urn is ""', async () => {
-    await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
-    await request(h.url)
+    await h.api.put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+    await h.api
       .put(CALLBACK_PATH)
       .send({ callback: [{ event_type: 'sms_fail_event', topic_urn: '' }] })
       .expect(200);
-    const get = await request(h.url).get(CALLBACK_PATH).expect(200);
+    const get = await h.api.get(CALLBACK_PATH).expect(200);
     expect(get.body.callback.map((c: { event_type: string }) => c.event_type).sort()).toEqual(['sms_reply_event', 'sms_success_event']);
   });
 
   it('filters by event_type and lists [] when nothing is configured', async () => {
-    expect((await request(h.url).get(CALLBACK_PATH).expect(200)).body.callback).toEqual([]);
-    await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
-    const get = await request(h.url).get(`${CALLBACK_PATH}?event_type=sms_reply_event`).expect(200);
+    expect((await h.api.get(CALLBACK_PATH).expect(200)).body.callback).toEqual([]);
+    await h.api.put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+    const get = await h.api.get(`${CALLBACK_PATH}?event_type=sms_reply_event`).expect(200);
     expect(get.body.callback).toEqual([{ event_type: 'sms_reply_event', topic_urn: urn('test_reply') }]);
   });
 
@@ -41,7 +40,7 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
     ['sms_success_event', 'SMN.0143'],
     ['sms_reply_event', 'SMN.0145'],
   ])('passes through SMN topic-not-found for %s as %s', async (eventType, code) => {
-    const res = await request(h.url)
+    const res = await h.api
       .put(CALLBACK_PATH)
       .send({ callback: [{ event_type: eventType, topic_urn: urn('no_such_topic') }] })
       .expect(400);
@@ -52,14 +51,14 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
 
   it.each(['SMN.0100', 'SMN.0140', 'SMN.0142', 'SMN.0144'])('passes through %s answered by SMN', async (code) => {
     await injectFault(h.emulator, { kind: 'status', status: 400, style: 'smn', code, message: 'from SMN', count: 1 });
-    const res = await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(400);
+    const res = await h.api.put(CALLBACK_PATH).send(SEED_BODY).expect(400);
     expect(res.body).toMatchObject({ code, message: 'from SMN', upstream: { status: 400, code } });
   });
 
   it('answers 502 BFF.UPSTREAM_AUTH_FAILED when SMN cannot verify the BFF\'s signature', async () => {
     const wrong = await startHarness({ SMN_SECRET_KEY: 'not-the-secret' });
     try {
-      const res = await request(wrong.url).put(CALLBACK_PATH).send(SEED_BODY).expect(502);
+      const res = await wrong.api.put(CALLBACK_PATH).send(SEED_BODY).expect(502);
       expect(res.body).toMatchObject({ code: 'BFF.UPSTREAM_AUTH_FAILED', upstream: { status: 401, code: 'APIGW.0301' } });
     } finally {
       await wrong.close();
@@ -69,7 +68,7 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
   it('answers 502 BFF.UPSTREAM_UNAVAILABLE when SMN cannot be reached', async () => {
     const dead = await startHarness({ SMN_ENDPOINTS: 'cn-north-4=http://127.0.0.1:9' });
     try {
-      const res = await request(dead.url).get(CALLBACK_PATH).expect(502);
+      const res = await dead.api.get(CALLBACK_PATH).expect(502);
       expect(res.body).toMatchObject({ code: 'BFF.UPSTREAM_UNAVAILABLE' });
       expect(res.body.upstream).toBeUndefined();
     } finally {
@@ -79,13 +78,13 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
 
   it('answers 404 BFF.PROJECT_NOT_FOUND for a project it does not serve, without calling SMN', async () => {
     const other = '0123456789abcdef0123456789abcdef';
-    const res = await request(h.url).get(`/v2/${other}/notifications/sms/callback`).expect(404);
+    const res = await h.api.get(`/v2/${other}/notifications/sms/callback`).expect(404);
     expect(res.body).toMatchObject({ code: 'BFF.PROJECT_NOT_FOUND' });
     expect(await emulatorRequests(h.emulator)).toHaveLength(0);
   });
 
   it('carries the request id from the caller through the BFF to SMN and back', async () => {
-    const res = await request(h.url).put(CALLBACK_PATH).set('X-Request-Id', 'trace-42.a').send(SEED_BODY).expect(200);
+    const res = await h.api.put(CALLBACK_PATH).set('X-Request-Id', 'trace-42.a').send(SEED_BODY).expect(200);
     expect(res.headers['x-request-id']).toBe('trace-42.a');
     const [forwarded] = await emulatorRequests(h.emulator);
     expect(forwarded.headers['x-request-id']).toBe('trace-42.a');
@@ -93,12 +92,12 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
   });
 
   it('replaces an insane request id with its own', async () => {
-    const res = await request(h.url).get(CALLBACK_PATH).set('X-Request-Id', 'bad id with spaces and <html>').expect(200);
+    const res = await h.api.get(CALLBACK_PATH).set('X-Request-Id', 'bad id with spaces and <html>').expect(200);
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it('sends SMN only allow-listed headers, signed with the BFF\'s own key', async () => {
-    await request(h.url).put(CALLBACK_PATH).set('Cookie', 'session=secret').set('X-Custom', 'x').send(SEED_BODY).expect(200);
+    await h.api.put(CALLBACK_PATH).set('Cookie', 'session=secret').set('X-Custom', 'x').send(SEED_BODY).expect(200);
     const [forwarded] = await emulatorRequests(h.emulator);
     expect(Object.keys(forwarded.headers)).not.toContain('cookie');
     expect(Object.keys(forwarded.headers)).not.toContain('x-custom');
@@ -106,17 +105,17 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
   });
 
   it('serves health, the spec and Swagger UI', async () => {
-    await request(h.url).get('/health/live').expect(200);
-    expect((await request(h.url).get('/health/ready').expect(200)).body.status).toBe('ok');
-    const spec = await request(h.url).get('/docs-json').expect(200);
+    await h.api.get('/health/live').expect(200);
+    expect((await h.api.get('/health/ready').expect(200)).body.status).toBe('ok');
+    const spec = await h.api.get('/docs-json').expect(200);
     expect(Object.keys(spec.body.paths)).toContain('/v2/{project_id}/notifications/sms/callback');
-    await request(h.url).get('/docs').expect(200);
+    await h.api.get('/docs').expect(200);
   });
 
   it('exposes Prometheus metrics by route template, upstream operation and circuit', async () => {
-    await request(h.url).put(CALLBACK_PATH).send(SEED_BODY).expect(200);
-    await request(h.url).put(CALLBACK_PATH).send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('missing') }] }).expect(400);
-    const res = await request(h.url).get('/metrics').expect(200);
+    await h.api.put(CALLBACK_PATH).send(SEED_BODY).expect(200);
+    await h.api.put(CALLBACK_PATH).send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('missing') }] }).expect(400);
+    const res = await h.api.get('/metrics').expect(200);
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.text).toMatch(/http_request_duration_seconds_count\{method="PUT",route="\/v2\/:project_id\/notifications\/sms\/callback",status="200"\} [1-9]/);
     expect(res.text).toMatch(/smn_request_duration_seconds_count\{operation="updateSmsCallbacks",outcome="ok"\} [1-9]/);
@@ -126,7 +125,7 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
   });
 
   it('answers unknown routes with the envelope', async () => {
-    const res = await request(h.url).get('/nope').expect(404);
+    const res = await h.api.get('/nope').expect(404);
     expect(res.body).toMatchObject({ code: 'BFF.NOT_FOUND', request_id: res.headers['x-request-id'] });
   });
 });

@@ -15,7 +15,7 @@ describe('input validation', () => {
     expect((await emulatorRequests(h.emulator)).filter((r) => r.method === 'PUT')).toHaveLength(0);
   });
 
-  const put = (body: unknown) => request(h.url).put(CALLBACK_PATH).set('Content-Type', 'application/json').send(JSON.stringify(body));
+  const put = (body: unknown) => h.api.put(CALLBACK_PATH).set('Content-Type', 'application/json').send(JSON.stringify(body));
   const item = (event_type: unknown, topic_urn: unknown) => ({ event_type, topic_urn });
 
   async function expectInvalid(res: request.Test, field: string) {
@@ -63,17 +63,17 @@ describe('input validation', () => {
   it('rejects a body that is an array', () => expectInvalid(put([SEED_BODY]), 'body'));
   it('rejects a body that is null', () => expectInvalid(put(null), 'body'));
   it('rejects a project id that is not 32 lowercase hex', () =>
-    expectInvalid(request(h.url).put('/v2/F96188C7CCAF4FFBA0C9AA149AB2BD57/notifications/sms/callback').send(SEED_BODY), 'project_id'));
+    expectInvalid(h.api.put('/v2/F96188C7CCAF4FFBA0C9AA149AB2BD57/notifications/sms/callback').send(SEED_BODY), 'project_id'));
   it('rejects an unknown event_type filter', () =>
-    expectInvalid(request(h.url).get(`${CALLBACK_PATH}?event_type=nope`), 'event_type'));
-  it('rejects unknown query parameters', () => expectInvalid(request(h.url).get(`${CALLBACK_PATH}?foo=1`), 'foo'));
+    expectInvalid(h.api.get(`${CALLBACK_PATH}?event_type=nope`), 'event_type'));
+  it('rejects unknown query parameters', () => expectInvalid(h.api.get(`${CALLBACK_PATH}?foo=1`), 'foo'));
 
   it('rejects malformed JSON with 400', async () => {
-    const res = await request(h.url).put(CALLBACK_PATH).set('Content-Type', 'application/json').send('{"callback": [').expect(400);
+    const res = await h.api.put(CALLBACK_PATH).set('Content-Type', 'application/json').send('{"callback": [').expect(400);
     expect(res.body.code).toBe('BFF.VALIDATION_FAILED');
   });
   it('rejects prototype poisoning with 400', async () => {
-    const res = await request(h.url)
+    const res = await h.api
       .put(CALLBACK_PATH)
       .set('Content-Type', 'application/json')
       .send('{"callback":[],"__proto__":{"polluted":true}}')
@@ -81,7 +81,7 @@ describe('input validation', () => {
     expect(res.body.code).toBe('BFF.VALIDATION_FAILED');
   });
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])('answers 415 for %s', async (type) => {
-    const res = await request(h.url).put(CALLBACK_PATH).set('Content-Type', type).send('callback=x').expect(415);
+    const res = await h.api.put(CALLBACK_PATH).set('Content-Type', type).send('callback=x').expect(415);
     expect(res.body.code).toBe('BFF.UNSUPPORTED_MEDIA_TYPE');
   });
   it('answers 413 for a body over 64 KiB', async () => {
@@ -90,7 +90,7 @@ describe('input validation', () => {
     expect(res.body.code).toBe('BFF.PAYLOAD_TOO_LARGE');
   });
   it('answers 400 for an empty body', async () => {
-    const res = await request(h.url).put(CALLBACK_PATH).set('Content-Type', 'application/json').send('').expect(400);
+    const res = await h.api.put(CALLBACK_PATH).set('Content-Type', 'application/json').send('').expect(400);
     expect(res.body.code).toBe('BFF.VALIDATION_FAILED');
   });
 
@@ -112,7 +112,7 @@ describe('input validation', () => {
     await fc.assert(
       fc.asyncProperty(body, projectId, async (payload, project) => {
         const path = `/v2/${encodeURIComponent(project)}/notifications/sms/callback`;
-        const res = await request(h.url).put(path).set('Content-Type', 'application/json').send(JSON.stringify(payload) ?? 'null');
+        const res = await h.api.put(path).set('Content-Type', 'application/json').send(JSON.stringify(payload) ?? 'null');
         expect(res.status).toBeGreaterThanOrEqual(400);
         expect(res.status).toBeLessThan(500);
         expect(res.body.code).toMatch(/^BFF\./);

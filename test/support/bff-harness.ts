@@ -1,5 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../src/app.factory';
 import { DEMO_PROJECT, loadConfig } from '../../src/config/load-config';
 import { DEMO_CREDENTIALS, DEMO_IAM_USER, EmulatorOptions, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
@@ -18,10 +23,14 @@ export const SEED_BODY = {
   ],
 };
 
+export const DEV_KEY = 'local-development-key';
+
 export interface Harness {
   app: NestFastifyApplication;
   /** Base URL of the listening BFF. */
   url: string;
+  /** supertest on the BFF, sending the development API key with every request. */
+  api: TestAgent;
   emulator: RunningEmulator;
   /** Everything the BFF logged, one parsed JSON object per line. */
   logs: Array<Record<string, unknown>>;
@@ -33,6 +42,9 @@ export interface Harness {
  * configuration exactly as environment variables would.
  */
 export async function startHarness(env: Record<string, string> = {}, emulatorOptions: EmulatorOptions = {}): Promise<Harness> {
+  // Each harness has its own embedded audit store, or shares the test PostgreSQL database when one is
+  // configured (faster; the audit suites cover both stores explicitly).
+  const dataDir = mkdtempSync(join(tmpdir(), 'bff-test-'));
   const emulator = await startEmulator({
     projects: [{ projectId: PROJECT_ID, region: REGION, topics: ['test_reply', 'test_fail', 'test_success'] }],
     ...emulatorOptions,
@@ -49,6 +61,8 @@ export async function startHarness(env: Record<string, string> = {}, emulatorOpt
     SMN_IAM_USER: DEMO_IAM_USER.name,
     SMN_IAM_PASSWORD: DEMO_IAM_USER.password,
     SMN_IAM_DOMAIN: DEMO_IAM_USER.domain,
+    DATA_DIR: dataDir,
+    ...(process.env.TEST_DATABASE_URL ? { DATABASE_URL: process.env.TEST_DATABASE_URL } : {}),
     UPSTREAM_BACKOFF_BASE_MS: '10',
     UPSTREAM_BACKOFF_MAX_MS: '50',
     ...env,
@@ -62,11 +76,13 @@ export async function startHarness(env: Record<string, string> = {}, emulatorOpt
   return {
     app,
     url: `http://127.0.0.1:${port}`,
+    api: request.agent(`http://127.0.0.1:${port}`).set('X-Api-Key', DEV_KEY),
     emulator,
     logs,
     async close() {
       await app.close();
       await emulator.close();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisThrottlerStorage } from './redis-throttler.store';
+import { RedisThrottlerStorage } from '../../src/rate-limit/redis-throttler.store';
 
 // Real Redis (design §8); the key prefix is unique per run and removed afterwards.
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
