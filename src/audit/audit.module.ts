@@ -1,6 +1,7 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
 import { AuditOptions } from './audit-options';
 import { AuditSigningKey, loadAuditSigningKey } from './audit-signing-key';
+import { AuditEventsController } from './audit-events.controller';
 import { AuditService } from './audit.service';
 import { AuditStore } from './audit.store';
 import { openAuditStore } from './open-audit-store';
@@ -21,6 +22,7 @@ export class AuditModule {
       module: AuditModule,
       global: true,
       imports: options.imports ?? [],
+      controllers: [AuditEventsController],
       providers: [
         { provide: AuditOptions, useFactory: options.useFactory, inject: options.inject ?? [] },
         { provide: AuditSigningKey, useFactory: loadAuditSigningKey, inject: [AuditOptions] },

@@ -1,6 +1,7 @@
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiSecurity, type DocumentBuilder } from '@nestjs/swagger';
-import type { Scope } from './caller';
+import type { Caller, Scope } from './caller';
 
 /** Metadata key of the scope a route requires; routes without it are public. */
 export const AUTH_SCOPE = 'bff:auth-scope';
@@ -23,3 +24,10 @@ export function addSecuritySchemes(builder: DocumentBuilder): DocumentBuilder {
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token of the configured issuer.' }, BEARER_SCHEME)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'Service API key.' }, API_KEY_SCHEME);
 }
+
+/** The authenticated caller of an `@Authenticated` route. */
+export const CurrentCaller = createParamDecorator((_data: unknown, context: ExecutionContext): Caller => {
+  const caller = context.switchToHttp().getRequest<FastifyRequest>().caller;
+  if (!caller) throw new Error('CurrentCaller used on a route without @Authenticated');
+  return caller;
+});

@@ -1,0 +1,46 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentCaller } from '../auth/authenticated.decorator';
+import { Caller, Scope, canAccessProject } from '../auth/caller';
+import { ApiErrorResponses } from '../common/api-error-responses.decorator';
+import { BffError } from '../common/bff-error';
+import { ErrorCode } from '../common/error-codes';
+import { validationFailed } from '../common/validation';
+import { AuditService } from './audit.service';
+import { AuditEventPageDto } from './dto/audit-event.dto';
+import { ListAuditEventsQueryDto } from './dto/list-audit-events-query.dto';
+
+@ApiTags('Audit')
+@Controller('audit/events')
+export class AuditEventsController {
+  constructor(private readonly audit: AuditService) {}
+
+  /** Who changed which project's SMS callbacks, from what to what, when, and how it ended. Newest first. */
+  @Get()
+  @Authenticated(Scope.AuditRead)
+  @ApiOperation({ operationId: 'listAuditEvents', summary: 'List audited change attempts' })
+  @ApiErrorResponses(400, 401, 403, 429, 500, 503)
+  list(@Query() query: ListAuditEventsQueryDto, @CurrentCaller() caller: Caller): Promise<AuditEventPageDto> {
+    return this.audit.query(toAuditQuery(query, caller));
+  }
+}
+
+/** A caller sees only the projects it may access; without access to all, it must name one. */
+function toAuditQuery(query: ListAuditEventsQueryDto, caller: Caller) {
+  if (!query.project_id && caller.projects !== '*') {
+    throw validationFailed([{ field: 'project_id', message: 'project_id is required unless the caller may see every project' }]);
+  }
+  if (query.project_id && !canAccessProject(caller, query.project_id)) {
+    throw new BffError(403, ErrorCode.Forbidden, `The caller may not see project ${query.project_id}.`);
+  }
+  return {
+    projectIds: caller.projects === '*' ? ('*' as const) : [...caller.projects],
+    projectId: query.project_id,
+    actor: query.actor,
+    outcome: query.outcome,
+    from: query.from,
+    to: query.to,
+    cursor: query.cursor,
+    limit: query.limit ?? 50,
+  };
+}
