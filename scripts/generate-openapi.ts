@@ -3,7 +3,8 @@
  * `--check` writes nothing and exits 1 when the committed file differs from a fresh generation (CI drift check).
  */
 import 'reflect-metadata';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/config/load-config';
@@ -12,10 +13,22 @@ import { buildOpenApiDocument, stableStringify } from '../src/openapi/openapi-do
 const TARGET = join(__dirname, '..', '..', 'openapi', 'sms-callback-bff.openapi.json');
 
 async function main(): Promise<void> {
-  // A fixed configuration, so the spec does not depend on the environment of whoever generates it.
-  const app = await createApp(loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'silent', SMN_EMULATOR: 'true' }));
+  // A fixed configuration, so the spec does not depend on the environment of whoever generates it; the app
+  // is built but never listens or calls SMN, and its embedded audit store lives in a throwaway directory.
+  const dataDir = mkdtempSync(join(tmpdir(), 'sms-callback-bff-openapi-'));
+  const app = await createApp(
+    loadConfig({
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'silent',
+      SMN_EMULATOR: 'true',
+      SMN_ACCESS_KEY: 'unused',
+      SMN_SECRET_KEY: 'unused',
+      DATA_DIR: dataDir,
+    }),
+  );
   const spec = stableStringify(buildOpenApiDocument(app));
   await app.close();
+  rmSync(dataDir, { recursive: true, force: true });
 
   if (process.argv.includes('--check')) {
     const committed = readFileSync(TARGET, 'utf8');

@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
@@ -107,6 +107,30 @@ export function procSample(pid: number): ProcSample {
 
 export function ticksToMicros(ticks: number): number {
   return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * CPU ticks of all PostgreSQL server processes on this machine (a local server does the audit work of
+ * the PostgreSQL store outside the BFF's process). Backends that exit meanwhile are dropped from both sides.
+ */
+export function postgresTicks(): Map<number, number> {
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      ticks.set(Number(entry), procSample(Number(entry)).cpuTicks);
+    } catch {
+      // gone
+    }
+  }
+  return ticks;
+}
+
+export function ticksSpent(before: Map<number, number>, after: Map<number, number>): number {
+  let spent = 0;
+  for (const [pid, t] of after) spent += t - (before.get(pid) ?? 0);
+  return spent;
 }
 
 /** Busy and total jiffies per core from /proc/stat, to see what else used the cores. */

@@ -19,6 +19,8 @@ export interface ScenarioResult {
   serverCpuUs: number;
   /** Emulator's CPU µs per request of the load (two upstream calls per audited PUT). */
   emulatorCpuUs: number;
+  /** All local PostgreSQL server processes, µs per request (PostgreSQL store only). */
+  databaseCpuUs?: number;
   loadgenCpuUs: number;
   /** Peak RSS of the process under test during the measured window. */
   rssMb: number;
@@ -50,7 +52,7 @@ const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 
 export function renderTable(rows: ScenarioResult[]): string {
-  const header = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'vs pass-through', 'upstream µs/req', 'core0/core1 busy'];
+  const header = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'vs pass-through', 'upstream µs/req', 'PostgreSQL µs/req', 'core0/core1 busy'];
   const body = rows.map((r) => [
     r.title,
     String(r.connections),
@@ -62,9 +64,10 @@ export function renderTable(rows: ScenarioResult[]): string {
     f0(r.rssMb),
     r.vsPassThrough === undefined ? '' : `${(r.vsPassThrough * 100).toFixed(1)}%`,
     r.kind === 'direct' ? '(is upstream)' : f0(r.emulatorCpuUs),
+    r.databaseCpuUs === undefined ? '' : f0(r.databaseCpuUs),
     r.coreBusy.map((b) => `${Math.round(b * 100)}%`).join(' / '),
   ]);
-  return table(header, body, [false, true, true, true, true, true, true, true, true, true, true]);
+  return table(header, body, [false, ...header.slice(1).map(() => true)]);
 }
 
 export function renderColdStarts(rows: ColdStart[]): string {

@@ -15,10 +15,12 @@ import {
   freePort,
   killAllChildren,
   pinSelf,
+  postgresTicks,
   procSample,
   spawnNode,
   stopChild,
   tail,
+  ticksSpent,
   ticksToMicros,
 } from './processes';
 import { formatSummary, summariseProfile } from './profile-summary';
@@ -125,7 +127,7 @@ async function main(): Promise<number> {
   const c = settings.connections;
 
   const measure = async (
-    s: Omit<ScenarioResult, 'requests' | 'rps' | 'p50' | 'p90' | 'p99' | 'max' | 'errors' | 'statusCounts' | 'serverCpuUs' | 'emulatorCpuUs' | 'loadgenCpuUs' | 'rssMb' | 'coreBusy'>,
+    s: Pick<ScenarioResult, 'id' | 'title' | 'kind' | 'method' | 'store' | 'connections'>,
     load: Omit<LoadSpec, 'durationSeconds' | 'connections'>,
     server: PinnedChild,
     profileDir?: string,
@@ -138,6 +140,7 @@ async function main(): Promise<number> {
     const serverBefore = procSample(server.pid);
     const emulatorBefore = procSample(emulator.pid);
     const coresBefore = coreTimes();
+    const databaseBefore = s.store === 'postgres' ? postgresTicks() : undefined;
     let rss = serverBefore.rssBytes;
     const sampler = setInterval(() => {
       rss = Math.max(rss, procSample(server.pid).rssBytes);
@@ -147,6 +150,7 @@ async function main(): Promise<number> {
     const serverAfter = procSample(server.pid);
     const emulatorAfter = procSample(emulator.pid);
     const coreBusy = busyShare(coresBefore, coreTimes());
+    const databaseTicks = databaseBefore ? ticksSpent(databaseBefore, postgresTicks()) : undefined;
     rss = Math.max(rss, serverAfter.rssBytes);
     const n = result.requests || 1;
     const row: ScenarioResult = {
@@ -161,6 +165,7 @@ async function main(): Promise<number> {
       statusCounts: result.statusCounts,
       serverCpuUs: ticksToMicros(serverAfter.cpuTicks - serverBefore.cpuTicks) / n,
       emulatorCpuUs: ticksToMicros(emulatorAfter.cpuTicks - emulatorBefore.cpuTicks) / n,
+      databaseCpuUs: databaseTicks === undefined ? undefined : ticksToMicros(databaseTicks) / n,
       loadgenCpuUs: result.loadgenCpuUsPerRequest,
       rssMb: rss / 2 ** 20,
       coreBusy: pinned ? coreBusy.slice(0, 2) : coreBusy,

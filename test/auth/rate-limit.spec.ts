@@ -5,7 +5,7 @@ import request, { type Response } from 'supertest';
 import type { ApiKeyEntry, RateLimitOptions } from '../../src/auth/auth.options';
 import { createAuthTestApp, expectRefusal, failureReasons, PROJECT_A } from './support/auth-test-app';
 
-const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const PATH = `/v2/${PROJECT_A}/thing`;
 const KEYS = ['first', 'second', 'third'].map((name) => ({ name, key: `${name}-${randomUUID()}` }));
 const API_KEYS: ApiKeyEntry[] = KEYS.map(({ name, key }) => ({

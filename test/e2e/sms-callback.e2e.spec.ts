@@ -1,4 +1,4 @@
-import { CALLBACK_PATH, Harness, SEED_BODY, startHarness, urn } from '../support/bff-harness';
+import { CALLBACK_PATH, DEV_KEY, Harness, SEED_BODY, startHarness, urn } from '../support/bff-harness';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
 
 describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
@@ -96,12 +96,20 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('sends SMN only allow-listed headers, signed with the BFF\'s own key', async () => {
+  it('never forwards the caller\'s credentials: SMN sees only allow-listed headers, signed with the BFF\'s own key', async () => {
     await h.api.put(CALLBACK_PATH).set('Cookie', 'session=secret').set('X-Custom', 'x').send(SEED_BODY).expect(200);
-    const [forwarded] = await emulatorRequests(h.emulator);
-    expect(Object.keys(forwarded.headers)).not.toContain('cookie');
-    expect(Object.keys(forwarded.headers)).not.toContain('x-custom');
-    expect(forwarded.headers.authorization).toMatch(/^SDK-HMAC-SHA256 Access=/);
+    // A bearer token is refused here (no JWT configured) but must not travel either.
+    await h.api.get(CALLBACK_PATH).set('Authorization', 'Bearer caller-token').expect(401);
+    const forwarded = await emulatorRequests(h.emulator);
+    expect(forwarded.length).toBeGreaterThan(0);
+    for (const { headers } of forwarded) {
+      expect(Object.keys(headers).sort()).toEqual(
+        expect.not.arrayContaining(['cookie', 'x-custom', 'x-api-key', 'x-auth-token', 'x-forwarded-for']),
+      );
+      expect(JSON.stringify(headers)).not.toContain(DEV_KEY);
+      expect(JSON.stringify(headers)).not.toContain('caller-token');
+      expect(headers.authorization).toMatch(/^SDK-HMAC-SHA256 Access=/);
+    }
   });
 
   it('serves health, the spec and Swagger UI', async () => {

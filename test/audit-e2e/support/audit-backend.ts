@@ -1,0 +1,178 @@
+import { sql } from 'kysely';
+import { spawn } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { AuditStore } from '../../../src/audit/audit.store';
+import type { AuditRecord } from '../../../src/audit/audit.types';
+import { KyselyAuditStore } from '../../../src/audit/kysely-audit.store';
+import { PgliteAuditStore } from '../../../src/audit/pglite-audit.store';
+import { PostgresAuditStore } from '../../../src/audit/postgres-audit.store';
+import { storeKinds, testDatabaseUrl, type StoreKind } from '../../audit/support/audit-test-stores';
+import type { Harness } from '../../support/bff-harness';
+
+export type { StoreKind };
+/** PGlite always; PostgreSQL too when TEST_DATABASE_URL is set. */
+export const backendKinds = storeKinds;
+
+const DIST = join(__dirname, '..', '..', '..', 'dist', 'src');
+export const VERIFY_CLI = join(DIST, 'audit', 'verify-cli.js');
+
+/** Suites that run the built server or CLI refuse clearly, instead of testing stale code by accident. */
+export function assertBuilt(): void {
+  if (!existsSync(VERIFY_CLI) || !existsSync(join(DIST, 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does it in pretest).');
+  }
+}
+
+/**
+ * One isolated audit database for a suite, in the shape the BFF is configured with: a fresh DATA_DIR
+ * (PGlite lives in `<DATA_DIR>/audit`) or a fresh schema in the test PostgreSQL database, and an Ed25519
+ * signing key of its own. Counts in it are therefore exact.
+ */
+export interface AuditBackend {
+  readonly kind: StoreKind;
+  readonly dataDir: string;
+  /** Schema-scoped URL (PostgreSQL only). */
+  readonly databaseUrl?: string;
+  readonly signingKeyPem: string;
+  /** Overrides for `startHarness`: pins the store even when TEST_DATABASE_URL is set. */
+  harnessEnv(extra?: Record<string, string>): Record<string, string>;
+  /** Environment for a child process (`startChildBff`, the verify CLI): nothing inherited. */
+  processEnv(extra?: Record<string, string>): Record<string, string>;
+  /** A store on the suite's database, opened directly. For PGlite only while no BFF has it open. */
+  openStore(): Promise<KyselyAuditStore>;
+  teardown(): Promise<void>;
+}
+
+export async function createBackend(kind: StoreKind): Promise<AuditBackend> {
+  const root = mkdtempSync(join(tmpdir(), 'audit-e2e-'));
+  const dataDir = join(root, 'data');
+  const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  let databaseUrl: string | undefined;
+  let schema: string | undefined;
+  if (kind === 'postgres') {
+    schema = `audit_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
+    await adminQuery(`create schema ${schema}`);
+    const url = new URL(testDatabaseUrl());
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    databaseUrl = url.toString();
+  }
+  const common = (): Record<string, string> => ({ DATA_DIR: dataDir, AUDIT_SIGNING_KEY: signingKeyPem, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
+  return {
+    kind,
+    dataDir,
+    databaseUrl,
+    signingKeyPem,
+    harnessEnv: (extra = {}) => ({
+      // The harness adds DATABASE_URL=TEST_DATABASE_URL when that is set; undefined takes it away again.
+      ...(databaseUrl ? {} : { DATABASE_URL: undefined as unknown as string }),
+      ...common(),
+      ...extra,
+    }),
+    processEnv: (extra = {}) => ({ PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...common(), ...extra }),
+    openStore: async () => {
+      const store = databaseUrl ? await PostgresAuditStore.open({ databaseUrl }) : await PgliteAuditStore.open({ dataDir: join(dataDir, 'audit') });
+      await store.migrate();
+      return store;
+    },
+    teardown: async () => {
+      rmSync(root, { recursive: true, force: true });
+      if (schema) await adminQuery(`drop schema if exists ${schema} cascade`);
+    },
+  };
+}
+
+/** One statement on the test PostgreSQL server (guarded: the database name must contain "test"). */
+export async function adminQuery(statement: string, database?: string): Promise<void> {
+  const url = new URL(testDatabaseUrl());
+  if (database) url.pathname = `/${database}`;
+  const client = new Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The store a running in-process BFF uses. */
+export const storeOf = (h: Harness): KyselyAuditStore => h.app.get(AuditStore) as KyselyAuditStore;
+
+/** Records of the given BFF request ids, in chain order. */
+export async function recordsOf(store: KyselyAuditStore, ...requestIds: string[]): Promise<AuditRecord[]> {
+  if (!requestIds.length) return [];
+  const records: AuditRecord[] = [];
+  for await (const record of store.readChain()) if (requestIds.includes(record.request_id)) records.push(record);
+  return records;
+}
+
+export async function intentCount(store: KyselyAuditStore, requestId?: string): Promise<number> {
+  let query = store.db.selectFrom('audit_intents').select(sql<string>`count(*)`.as('n'));
+  if (requestId) query = query.where('request_id', '=', requestId);
+  return Number((await query.executeTakeFirstOrThrow()).n);
+}
+
+/** Every column of every row of both audit tables, as PostgreSQL renders the row as text. */
+export async function dumpAuditTables(store: KyselyAuditStore): Promise<string[]> {
+  const rows = await sql<{ row: string }>`select t::text as row from audit_records t union all select t::text from audit_intents t`.execute(store.db);
+  return rows.rows.map((r) => r.row);
+}
+
+/** A request id of our own, sent as X-Request-Id, so records are found by it rather than by counting. */
+export const newRequestId = (label: string): string => `${label}-${randomBytes(6).toString('hex')}`;
+
+/** An API key as configured (`AUTH_API_KEYS` holds only its hash). */
+export interface TestApiKey {
+  key: string;
+  name: string;
+  scopes: string[];
+  projects: string[] | '*';
+}
+
+export function apiKey(name: string, scopes: string[], projects: string[] | '*'): TestApiKey {
+  return { key: `${name}-${randomBytes(16).toString('hex')}`, name, scopes, projects };
+}
+
+export function apiKeysEnv(keys: TestApiKey[]): string {
+  return JSON.stringify(keys.map(({ key, name, scopes, projects }) => ({ name, sha256: createHash('sha256').update(key).digest('hex'), scopes, projects })));
+}
+
+/** Polls until `condition` holds; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, condition: () => Promise<T | undefined | false>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run audit:verify` without npm: the built CLI with exactly the given environment. */
+export function runVerifyCli(env: Record<string, string>, args: string[] = []): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [VERIFY_CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`verify-cli did not finish within 20 s:\n${stdout}${stderr}`));
+    }, 20_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
