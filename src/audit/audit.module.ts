@@ -1,4 +1,6 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
+import { MeteredAuditStore } from '../metrics/metered-audit.store';
+import { MetricsService } from '../metrics/metrics.service';
 import { AuditOptions } from './audit-options';
 import { AuditSigningKey, loadAuditSigningKey } from './audit-signing-key';
 import { AuditEventsController } from './audit-events.controller';
@@ -26,7 +28,14 @@ export class AuditModule {
       providers: [
         { provide: AuditOptions, useFactory: options.useFactory, inject: options.inject ?? [] },
         { provide: AuditSigningKey, useFactory: loadAuditSigningKey, inject: [AuditOptions] },
-        { provide: AuditStore, useFactory: openMigratedStore, inject: [AuditOptions] },
+        {
+          provide: AuditStore,
+          inject: [AuditOptions, { token: MetricsService, optional: true }],
+          useFactory: async (auditOptions: AuditOptions, metrics?: MetricsService) => {
+            const store = await openMigratedStore(auditOptions);
+            return metrics ? new MeteredAuditStore(store, metrics) : store;
+          },
+        },
         AuditService,
       ],
       exports: [AuditOptions, AuditSigningKey, AuditStore, AuditService],

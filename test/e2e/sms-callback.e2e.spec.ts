@@ -129,6 +129,7 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
     expect(res.text).toMatch(/smn_request_duration_seconds_count\{operation="updateSmsCallbacks",outcome="ok"\} [1-9]/);
     expect(res.text).toMatch(/smn_request_duration_seconds_count\{operation="updateSmsCallbacks",outcome="SMN.0141"\} [1-9]/);
     expect(res.text).toMatch(/smn_circuit_state\{endpoint="http:\/\/127.0.0.1:\d+"\} 0/);
+    expect(res.text).toMatch(/audit_write_duration_seconds_count\{operation="finalize"\} [1-9]/);
     expect(res.text).toContain('process_cpu_seconds_total');
   });
 
