@@ -7,21 +7,37 @@ import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
 import { validationFailed } from '../common/validation';
 import { AuditService } from './audit.service';
-import { AuditEventPageDto } from './dto/audit-event.dto';
+import { AuditChainVerificationDto, AuditEventPageDto } from './dto/audit-event.dto';
 import { ListAuditEventsQueryDto } from './dto/list-audit-events-query.dto';
 
 @ApiTags('Audit')
-@Controller('audit/events')
+@Controller('audit')
 export class AuditEventsController {
   constructor(private readonly audit: AuditService) {}
 
   /** Who changed which project's SMS callbacks, from what to what, when, and how it ended. Newest first. */
-  @Get()
+  @Get('events')
   @Authenticated(Scope.AuditRead)
   @ApiOperation({ operationId: 'listAuditEvents', summary: 'List audited change attempts' })
   @ApiErrorResponses(400, 401, 403, 429, 500, 503)
   list(@Query() query: ListAuditEventsQueryDto, @CurrentCaller() caller: Caller): Promise<AuditEventPageDto> {
     return this.audit.query(toAuditQuery(query, caller));
+  }
+
+  /**
+   * Recomputes the whole hash chain and checks every signature (what `npm run audit:verify` does; it asks
+   * here when the embedded store is held by this server). Needs access to every project.
+   */
+  @Get('verification')
+  @Authenticated(Scope.AuditRead)
+  @ApiOperation({ operationId: 'verifyAuditChain', summary: 'Verify the audit chain' })
+  @ApiErrorResponses(401, 403, 429, 500, 503)
+  async verify(@CurrentCaller() caller: Caller): Promise<AuditChainVerificationDto> {
+    if (caller.projects !== '*') throw new BffError(403, ErrorCode.Forbidden, 'Verifying the whole chain needs access to every project.');
+    const result = await this.audit.verifyChain();
+    return result.ok
+      ? { intact: true, records: result.count }
+      : { intact: false, records: result.count, first_broken: result.firstBroken };
   }
 }
 

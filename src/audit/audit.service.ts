@@ -8,6 +8,7 @@ import { AuditOptions } from './audit-options';
 import { AuditSigningKey } from './audit-signing-key';
 import { AuditStore } from './audit.store';
 import { AuditAttempt, AuditAttemptColumns, AuditOutcomeDetails, AuditPage, AuditQuery, AuditRecord, AuditTicket, NewAuditRecord } from './audit.types';
+import { AuditChainVerification, verifyAuditChain } from './verify-audit-chain';
 
 /**
  * The audit API of the feature (design §6): write-ahead and fail-closed for changes, one final
@@ -80,6 +81,11 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
 
   query(query: AuditQuery): Promise<AuditPage> {
     return this.store.query(query);
+  }
+
+  /** Recomputes the chain and checks every signature with this instance's public key. */
+  verifyChain(): Promise<AuditChainVerification> {
+    return verifyAuditChain(this.store, this.signingKey.publicKey);
   }
 
   /** Readiness: throws when the store cannot answer. */

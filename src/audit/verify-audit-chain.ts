@@ -61,7 +61,12 @@ export interface AuditVerifyOptions {
  * `npm run audit:verify`: prints one line and returns the exit code: 0 intact, 1 broken,
  * 2 could not verify (no key, store unreachable or locked by a running PGlite instance).
  */
-export async function runAuditVerify(options: AuditVerifyOptions, print: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<number> {
+export async function runAuditVerify(
+  options: AuditVerifyOptions,
+  print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  /** Sees why verification could not run (e.g. the embedded store is held by a running server). */
+  onUnverifiable?: (error: unknown) => void,
+): Promise<number> {
   let store: AuditStore | undefined;
   try {
     const publicKey = resolveAuditPublicKey(options);
@@ -75,7 +80,8 @@ export async function runAuditVerify(options: AuditVerifyOptions, print: (line: 
     print(`audit chain BROKEN at record seq=${seq} id=${id}: ${reason}`);
     return 1;
   } catch (error) {
-    print(`audit chain NOT VERIFIED: ${(error as Error).message}`);
+    onUnverifiable?.(error);
+    if (!onUnverifiable) print(`audit chain NOT VERIFIED: ${(error as Error).message}`);
     return 2;
   } finally {
     await store?.close().catch(() => undefined);

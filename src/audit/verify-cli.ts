@@ -1,28 +1,68 @@
 /**
- * `npm run audit:verify [-- --public-key FILE]`: recomputes the audit hash chain and checks every record's
- * Ed25519 signature, on the store the service is configured with (PGlite or DATABASE_URL).
+ * `npm run audit:verify [-- --public-key FILE] [-- --api-key KEY]`: recomputes the audit hash chain and
+ * checks every record's Ed25519 signature, on the store the service is configured with (PGlite under
+ * DATA_DIR, or DATABASE_URL). The embedded store is single-process: while the server holds it, the server is
+ * asked to verify instead (`GET /audit/verification` on HOST:PORT; the development key, or `--api-key`).
  * Exit 0: intact; 1: broken (the first broken record is named); 2: could not verify.
  */
 import { readFileSync } from 'node:fs';
+import { DEVELOPMENT_API_KEY } from '../auth/auth.options';
+import { AppConfig } from '../config/app-config';
 import { loadConfig } from '../config/load-config';
+import { DataDirLockedError } from './data-dir-lock';
 import { runAuditVerify } from './verify-audit-chain';
 
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
 async function main(): Promise<number> {
-  const { audit } = loadConfig();
-  const keyArg = process.argv.indexOf('--public-key');
-  const publicKeyPem = keyArg > 0 ? readFileSync(process.argv[keyArg + 1], 'utf8') : undefined;
-  return runAuditVerify({
-    databaseUrl: audit.databaseUrl,
-    dataDir: audit.dataDir,
-    publicKeyPem,
-    privateKeyPem: audit.signingKeyPem,
-  });
+  const config = loadConfig();
+  const publicKeyPem = argument('--public-key') ? readFileSync(argument('--public-key')!, 'utf8') : undefined;
+  let lockedBy: DataDirLockedError | undefined;
+  const code = await runAuditVerify(
+    { databaseUrl: config.audit.databaseUrl, dataDir: config.audit.dataDir, publicKeyPem, privateKeyPem: config.audit.signingKeyPem },
+    print,
+    (error) => {
+      if (error instanceof DataDirLockedError) lockedBy = error;
+      else print(`audit chain NOT VERIFIED: ${(error as Error).message}`);
+    },
+  );
+  return lockedBy ? verifyThroughServer(config) : code;
+}
+
+/** The running server verifies its own store. */
+async function verifyThroughServer(config: AppConfig): Promise<number> {
+  const apiKey = argument('--api-key') ?? (config.auth.developmentKey ? DEVELOPMENT_API_KEY : undefined);
+  const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}/audit/verification`;
+  if (!apiKey) {
+    print(`audit chain NOT VERIFIED: the embedded store is held by the running server; pass --api-key KEY (audit:read on every project) to ask it at ${url}`);
+    return 2;
+  }
+  try {
+    const response = await fetch(url, { headers: { 'x-api-key': apiKey } });
+    const body = (await response.json()) as { intact?: boolean; records?: number; first_broken?: { seq: number; id: string; reason: string }; message?: string };
+    if (!response.ok) throw new Error(`${url} answered ${response.status}: ${body.message ?? ''}`);
+    if (body.intact) {
+      print(`audit chain intact: ${body.records} records (verified by the running server at ${url})`);
+      return 0;
+    }
+    const broken = body.first_broken!;
+    print(`audit chain BROKEN at record seq=${broken.seq} id=${broken.id}: ${broken.reason} (verified by the running server)`);
+    return 1;
+  } catch (error) {
+    print(`audit chain NOT VERIFIED: the embedded store is held by the running server, which could not be asked: ${(error as Error).message}`);
+    return 2;
+  }
+}
+
+function argument(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1] : undefined;
 }
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`${(error as Error).message}\n`);
+    print(`audit chain NOT VERIFIED: ${(error as Error).message}`);
     process.exit(2);
   },
 );

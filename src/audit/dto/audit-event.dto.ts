@@ -41,3 +41,19 @@ export class AuditEventPageDto {
   /** Pass as `cursor` for the next page; null on the last page. */
   next_cursor!: string | null;
 }
+
+export class BrokenRecordDto {
+  seq!: number;
+  id!: string;
+  /** What does not hold: a broken link, an altered record, or a signature that does not verify. */
+  reason!: string;
+}
+
+/** The result of recomputing the hash chain and checking every signature. */
+export class AuditChainVerificationDto {
+  intact!: boolean;
+  /** Records that checked out (before the first broken one). */
+  records!: number;
+  /** The first record that does not hold, when the chain is broken. */
+  first_broken?: BrokenRecordDto;
+}
