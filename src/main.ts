@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { createApp } from './app.factory';
+import { DEVELOPMENT_API_KEY } from './auth/auth.options';
 import { createLogger } from './common/logger';
 import { AppConfig } from './config/app-config';
 import { ConfigError, DEMO_PROJECT, loadConfig } from './config/load-config';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
 
   const base = (await app.getUrl()).replace('[::1]', 'localhost');
   logger.info({ url: base, docs: `${base}/docs`, emulator: emulator?.url }, 'sms-callback-bff listening');
-  if (emulator) printQuickStart(base);
+  if (emulator) printQuickStart(base, config.auth.developmentKey);
 }
 
 /** The zero-configuration default: SMN emulated in-process, every project's region pointed at it. */
@@ -59,7 +60,8 @@ function closeGracefullyOnSignals(app: INestApplication, graceMs: number, logger
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-function printQuickStart(base: string): void {
+function printQuickStart(base: string, developmentKey: boolean): void {
+  const key = developmentKey ? `-H 'X-Api-Key: ${DEVELOPMENT_API_KEY}' ` : '';
   const { id, region } = DEMO_PROJECT;
   const body = JSON.stringify({
     callback: [
@@ -70,9 +72,11 @@ function printQuickStart(base: string): void {
   });
   process.stdout.write(
     `\n  Swagger UI:  ${base}/docs\n` +
-      `  Try it:      curl -X PUT ${base}/v2/${id}/notifications/sms/callback \\\n` +
+      (developmentKey ? `  Authorize:   X-Api-Key: ${DEVELOPMENT_API_KEY} (the development key; never in production)\n` : '') +
+      `  Try it:      curl -X PUT ${base}/v2/${id}/notifications/sms/callback ${key}\\\n` +
       `                 -H 'Content-Type: application/json' -d '${body}'\n` +
-      `               curl ${base}/v2/${id}/notifications/sms/callback\n\n`,
+      `               curl ${key}${base}/v2/${id}/notifications/sms/callback\n` +
+      `               curl ${key}'${base}/audit/events?project_id=${id}'\n\n`,
   );
 }
 
