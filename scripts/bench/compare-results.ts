@@ -5,7 +5,8 @@ import type { ScenarioResult } from './report';
 /**
  * Compares two runs of `npm run bench`, scenario by scenario.
  * `node dist/scripts/bench/compare-results.js [before.json] [after.json]`; without arguments, the two
- * newest files in bench/results/.
+ * newest files in bench/results/. "other load" (CPU of processes outside the bench) tells whether a
+ * difference can be trusted.
  */
 
 interface Run {
@@ -29,7 +30,8 @@ function main(): void {
   const b = JSON.parse(readFileSync(after, 'utf8')) as Run;
   const lines = [`before ${a.runId} (adapter ${a.settings?.adapter ?? '?'})  →  after ${b.runId} (adapter ${b.settings?.adapter ?? '?'})`, ''];
   const change = (x: number, y: number) => (x ? `${y >= x ? '+' : ''}${(((y - x) / x) * 100).toFixed(1)}%` : '');
-  const rows = [['scenario', 'conns', 'req/s', 'Δ', 'p50 ms', 'Δ', 'CPU µs/req', 'Δ', 'RSS MB']];
+  const rows = [['scenario', 'conns', 'req/s', 'Δ', 'p50 ms', 'Δ', 'CPU µs/req', 'Δ', 'RSS MB', 'other load']];
+  const other = (x: ScenarioResult) => (x.otherLoad === undefined ? '?' : `${Math.round(x.otherLoad * 100)}%`);
   for (const s of b.scenarios) {
     const o = a.scenarios.find((x) => x.id === s.id);
     if (!o) continue;
@@ -43,6 +45,7 @@ function main(): void {
       `${Math.round(o.serverCpuUs)} → ${Math.round(s.serverCpuUs)}`,
       change(o.serverCpuUs, s.serverCpuUs),
       `${Math.round(o.rssMb)} → ${Math.round(s.rssMb)}`,
+      `${other(o)} → ${other(s)}`,
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

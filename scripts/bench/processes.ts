@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { WriteStream, createWriteStream, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
@@ -17,7 +17,7 @@ export interface PinnedChild {
   pid: number;
   /** performance.now() just before spawn. */
   spawnedAt: number;
-  logFile: string;
+  output: OutputSink;
   exited: Promise<number | null>;
 }
 
@@ -27,9 +27,47 @@ export interface SpawnOptions {
   core?: number;
   nodeArgs: string[];
   env: NodeJS.ProcessEnv;
-  /** stdout and stderr go to this file (not through the harness). */
-  logFile: string;
+  /** Also append the child's output to this file. */
+  logFile?: string;
+  /** Substrings to look for in the output (see OutputSink.saw). */
+  watch?: string[];
   cwd?: string;
+}
+
+/**
+ * A child's stdout and stderr, read through a pipe as a container runtime reads a service's logs: the
+ * last 64 KiB for error messages, and whether watched substrings appeared. (Logging to a file on the
+ * disk that PostgreSQL fsyncs made pino's synchronous writes stall; see docs/performance.md.)
+ */
+export class OutputSink {
+  private text = '';
+  private readonly seen = new Map<string, boolean>();
+  private readonly file?: WriteStream;
+
+  constructor(watch: string[] = [], file?: string) {
+    for (const needle of watch) this.seen.set(needle, false);
+    if (file) this.file = createWriteStream(file, { flags: 'a' });
+  }
+
+  push(chunk: Buffer): void {
+    const piece = chunk.toString('utf8');
+    this.file?.write(chunk);
+    const window = this.text.slice(-200) + piece;
+    for (const [needle, found] of this.seen) if (!found && window.includes(needle)) this.seen.set(needle, true);
+    this.text = (this.text + piece).slice(-65_536);
+  }
+
+  saw(needle: string): boolean {
+    return this.seen.get(needle) ?? false;
+  }
+
+  tail(lines = 20): string {
+    return this.text.trimEnd().split('\n').slice(-lines).join('\n') || '(no output)';
+  }
+
+  close(): void {
+    this.file?.end();
+  }
 }
 
 export function canPin(): boolean {
@@ -47,24 +85,26 @@ export function pinSelf(core: number): void {
 }
 
 export function spawnNode(options: SpawnOptions): PinnedChild {
-  const fd = openSync(options.logFile, 'a');
   // taskset execs node, so the pid is node's own: /proc/<pid>/stat is the server's CPU time.
   const [command, args] =
     options.core === undefined
       ? [process.execPath, options.nodeArgs]
       : ['taskset', ['-c', String(options.core), process.execPath, ...options.nodeArgs]];
   const spawnedAt = performance.now();
-  const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
+  const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = new OutputSink(options.watch, options.logFile);
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
   children.add(child);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code, signal) => {
       children.delete(child);
+      output.close();
       resolve(code ?? (signal ? -1 : null));
     });
   });
   if (child.pid === undefined) throw new Error(`could not start ${options.name}`);
-  return { name: options.name, process: child, pid: child.pid, spawnedAt, logFile: options.logFile, exited };
+  return { name: options.name, process: child, pid: child.pid, spawnedAt, output, exited };
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`. */
@@ -164,15 +204,6 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** The last lines of a child's log, for error messages. */
-export function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 function readClockTicks(): number {

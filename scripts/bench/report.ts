@@ -26,6 +26,13 @@ export interface ScenarioResult {
   rssMb: number;
   /** Busy share of each core during the window (everything on the machine). */
   coreBusy: number[];
+  /**
+   * CPU used during the window by processes that are not part of the bench (in cores: 0.3 = 30% of one
+   * core): busy time of both cores minus server, emulator, load generator and PostgreSQL. Above 0.1 the
+   * machine was shared and the row's figures are disturbed.
+   */
+  otherLoad: number;
+  seconds: number;
   /** rps relative to the pass-through at the same method (50 connections). */
   vsPassThrough?: number;
   profile?: string;
@@ -48,11 +55,14 @@ export interface TargetResult {
   limit: string;
 }
 
+/** Other processes' CPU (in cores) above which a row is flagged as disturbed. */
+export const OTHER_LOAD_WARNING = 0.1;
+
 const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 
 export function renderTable(rows: ScenarioResult[]): string {
-  const header = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'vs pass-through', 'upstream µs/req', 'PostgreSQL µs/req', 'core0/core1 busy'];
+  const header = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'vs pass-through', 'upstream µs/req', 'PostgreSQL µs/req', 'core0/core1 busy', 'other load'];
   const body = rows.map((r) => [
     r.title,
     String(r.connections),
@@ -66,6 +76,7 @@ export function renderTable(rows: ScenarioResult[]): string {
     r.kind === 'direct' ? '(is upstream)' : f0(r.emulatorCpuUs),
     r.databaseCpuUs === undefined ? '' : f0(r.databaseCpuUs),
     r.coreBusy.map((b) => `${Math.round(b * 100)}%`).join(' / '),
+    `${Math.round(r.otherLoad * 100)}%${r.otherLoad > OTHER_LOAD_WARNING ? ' !' : ''}`,
   ]);
   return table(header, body, [false, ...header.slice(1).map(() => true)]);
 }

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import { ThrottlerStorage } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
+import { FixedWindowMemoryStorage } from './fixed-window-memory.store';
 import { RATE_LIMIT_OPTIONS, type RateLimitOptions } from './rate-limit.options';
 import { RateLimiter } from './rate-limiter.service';
 import { RedisThrottlerStorage } from './redis-throttler.store';
@@ -24,7 +25,7 @@ export class RateLimitModule {
 }
 
 function createStorage(options: RateLimitOptions): ThrottlerStorage {
-  if (!options.redisUrl) return new ThrottlerStorageService();
+  if (!options.redisUrl) return new FixedWindowMemoryStorage();
   const redis = new Redis(options.redisUrl, {
     lazyConnect: true,
     // Fail fast while Redis is away (the storage then counts in memory) instead of queueing requests.

@@ -1,5 +1,6 @@
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import { FixedWindowMemoryStorage } from './fixed-window-memory.store';
 import type { Redis } from 'ioredis';
 
 /**
@@ -46,7 +47,7 @@ interface ThrottleCommand {
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RateLimit');
-  private readonly fallback = new ThrottlerStorageService();
+  private readonly fallback = new FixedWindowMemoryStorage();
   private degraded = false;
 
   constructor(

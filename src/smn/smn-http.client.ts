@@ -2,7 +2,6 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import type { AxiosResponse } from 'axios';
 import { isAxiosError } from 'axios';
-import { firstValueFrom } from 'rxjs';
 import { requestContext } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { SmnEndpoints } from './smn-endpoints';
@@ -85,21 +84,21 @@ export class SmnHttpClient extends SmnPort {
     headers['user-agent'] = USER_AGENT;
     if (requestId) headers['x-request-id'] = requestId;
     try {
-      const response = await firstValueFrom(
-        this.http.request<string>({
-          method,
-          url,
-          headers,
-          data: body,
-          signal,
-          timeout: this.config.smn.upstream.attemptTimeoutMs,
-          responseType: 'text',
-          // We sign the exact bytes and parse the answer ourselves.
-          transformRequest: [(data: unknown) => data],
-          transformResponse: [(data: unknown) => data],
-          validateStatus: () => true,
-        }),
-      );
+      // The HttpService's axios instance directly: the Observable wrapper adds a cancel token and an error
+      // object per call, and each call here is awaited once anyway.
+      const response = await this.http.axiosRef.request<string>({
+        method,
+        url,
+        headers,
+        data: body,
+        signal,
+        timeout: this.config.smn.upstream.attemptTimeoutMs,
+        responseType: 'text',
+        // We sign the exact bytes and parse the answer ourselves.
+        transformRequest: [(data: unknown) => data],
+        transformResponse: [(data: unknown) => data],
+        validateStatus: () => true,
+      });
       return { response, headers };
     } catch (error) {
       throw transportError(error);

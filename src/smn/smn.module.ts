@@ -18,10 +18,8 @@ import { UpstreamResilience } from './upstream-resilience';
     {
       provide: HttpService,
       inject: [UpstreamAgents],
-      // maxRedirects: 0 makes axios use Node's http module directly instead of follow-redirects,
-      // which with keep-alive agents removes most of axios's per-request overhead (issue 2/6).
-      useFactory: (agents: UpstreamAgents) =>
-        new HttpService(axios.create({ httpAgent: agents.http, httpsAgent: agents.https, maxRedirects: 0, proxy: false })),
+      // SMN's callback API never redirects; the undici adapter returns a 3xx as it is.
+      useFactory: (agents: UpstreamAgents) => new HttpService(axios.create({ adapter: agents.adapter, maxRedirects: 0, proxy: false })),
     },
     SmnEndpoints,
     SmnRequestAuthorizer,

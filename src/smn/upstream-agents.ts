@@ -1,22 +1,21 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { AppConfig } from '../config/app-config';
+import { UndiciAxiosAdapter, createUndiciAdapter } from './undici-axios-adapter';
 
-/** Keep-alive connection pools to the SMN endpoints, closed on shutdown. */
+/**
+ * Keep-alive connection pools to SMN and IAM: axios (the `@nestjs/axios` client API) on an undici pool,
+ * measured 31% less CPU per GET than axios on node:http agents (docs/performance.md). Closed on shutdown,
+ * after in-flight requests.
+ */
 @Injectable()
 export class UpstreamAgents implements OnApplicationShutdown {
-  readonly http: HttpAgent;
-  readonly https: HttpsAgent;
+  readonly adapter: UndiciAxiosAdapter;
 
   constructor(config: AppConfig) {
-    const options = { keepAlive: true, maxSockets: config.smn.upstream.maxSockets, scheduling: 'lifo' as const };
-    this.http = new HttpAgent(options);
-    this.https = new HttpsAgent(options);
+    this.adapter = createUndiciAdapter({ connections: config.smn.upstream.maxSockets });
   }
 
-  onApplicationShutdown(): void {
-    this.http.destroy();
-    this.https.destroy();
+  onApplicationShutdown(): Promise<void> {
+    return this.adapter.close();
   }
 }

@@ -144,6 +144,14 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
     });
   });
 
+  describe('source_ip', () => {
+    it('ignores X-Forwarded-For from a peer that is not a configured trusted proxy', async () => {
+      const id = newRequestId('spoofed-xff');
+      await put(id).set('X-Forwarded-For', '203.0.113.9').expect(200);
+      expect((await theRecord(id)).source_ip).toBe('127.0.0.1');
+    });
+  });
+
   describe('rejected', () => {
     it('by SMN (4xx, e.g. SMN.0141 for an unknown topic): its status, code and request id', async () => {
       const id = newRequestId('rejected-smn');

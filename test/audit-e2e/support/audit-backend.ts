@@ -20,11 +20,13 @@ export const backendKinds = storeKinds;
 const DIST = join(__dirname, '..', '..', '..', 'dist', 'src');
 export const VERIFY_CLI = join(DIST, 'audit', 'verify-cli.js');
 
-/** Suites that run the built server or CLI refuse clearly, instead of testing stale code by accident. */
-export function assertBuilt(): void {
-  if (!existsSync(VERIFY_CLI) || !existsSync(join(DIST, 'main.js'))) {
-    throw new Error('dist/ is missing: run `npm run build` first (npm test does it in pretest).');
-  }
+/**
+ * Suites that run the built server or CLI need dist/ (`npm test` builds it in pretest). A build running
+ * meanwhile empties dist/ for a while, so this waits a little before giving up with a clear message.
+ */
+export async function assertBuilt(): Promise<void> {
+  const built = () => existsSync(VERIFY_CLI) && existsSync(join(DIST, 'main.js'));
+  await waitFor('dist/ (run `npm run build` first)', async () => built(), 20_000);
 }
 
 /**
@@ -98,8 +100,24 @@ export async function adminQuery(statement: string, database?: string): Promise<
   }
 }
 
-/** The store a running in-process BFF uses. */
-export const storeOf = (h: Harness): KyselyAuditStore => h.app.get(AuditStore) as KyselyAuditStore;
+/**
+ * The Kysely store a running in-process BFF uses, for raw SQL. The app may wrap the port (e.g. metrics), so
+ * the wrapper's fields are searched for the store it delegates to.
+ */
+export function storeOf(h: Harness): KyselyAuditStore {
+  const unwrap = (store: unknown, depth: number): KyselyAuditStore | undefined => {
+    if (store instanceof KyselyAuditStore) return store;
+    if (depth === 0 || typeof store !== 'object' || store === null) return undefined;
+    for (const value of Object.values(store)) {
+      const found = value instanceof AuditStore ? unwrap(value, depth - 1) : undefined;
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const store = unwrap(h.app.get(AuditStore), 3);
+  if (!store) throw new Error('the app\'s AuditStore is not (a wrapper of) a KyselyAuditStore');
+  return store;
+}
 
 /** Records of the given BFF request ids, in chain order. */
 export async function recordsOf(store: KyselyAuditStore, ...requestIds: string[]): Promise<AuditRecord[]> {

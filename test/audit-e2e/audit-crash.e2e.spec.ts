@@ -1,0 +1,261 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import type { AuditRecord } from '../../src/audit/audit.types';
+import { DEMO_CREDENTIALS, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
+import { CALLBACK_PATH, DEV_KEY, Harness, PROJECT_ID, REGION, SEED_BODY, startHarness } from '../support/bff-harness';
+import { ChildBff, startChildBff } from '../support/child-bff';
+import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
+import {
+  assertBuilt,
+  AuditBackend,
+  backendKinds,
+  createBackend,
+  intentCount,
+  newRequestId,
+  recordsOf,
+  runVerifyCli,
+  storeOf,
+  waitFor,
+} from './support/audit-backend';
+
+/** How many stale-intent sweeps an instance has run (the audit store port is metered). */
+async function sweepsOf(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^audit_write_duration_seconds_count\{operation="finalizeStaleIntents"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+/** Waits until the instance has swept at least `n` more times: time passing is the subject here. */
+async function moreSweeps(url: string, n: number): Promise<void> {
+  const start = await sweepsOf(url);
+  await waitFor(`${n} more sweeps at ${url}`, async () => (await sweepsOf(url)) >= start + n);
+}
+
+async function eventsOf(url: string, requestId: string): Promise<AuditRecord[]> {
+  const res = await fetch(`${url}/audit/events?project_id=${PROJECT_ID}&limit=200`, { headers: { 'x-api-key': DEV_KEY } });
+  if (!res.ok) throw new Error(`GET /audit/events answered ${res.status}`);
+  return ((await res.json()) as { items: AuditRecord[] }).items.filter((item) => item.request_id === requestId);
+}
+
+const lockOwner = (backend: AuditBackend): number => JSON.parse(readFileSync(join(backend.dataDir, 'audit', 'audit.lock'), 'utf8')).pid;
+
+/**
+ * Design §6: intents left by a crash become `unknown` once older than the longest possible request, checked
+ * at start and periodically, and never while they may still be in flight. Real processes, real SIGKILL.
+ */
+describe.each(backendKinds())('an instance killed between intent and upstream answer, on %s', (kind) => {
+  let backend: AuditBackend;
+  let emulator: RunningEmulator;
+  const children: ChildBff[] = [];
+
+  beforeAll(async () => {
+    await assertBuilt();
+    backend = await createBackend(kind);
+    emulator = await startEmulator({ projects: [{ projectId: PROJECT_ID, region: REGION, topics: ['test_reply', 'test_fail', 'test_success'] }] });
+  });
+  afterAll(async () => {
+    for (const child of children) child.process.kill('SIGKILL');
+    await Promise.all(children.map((child) => child.exited));
+    await emulator?.close();
+    await backend?.teardown();
+  });
+
+  async function start(env: Record<string, string>): Promise<ChildBff> {
+    const child = await startChildBff(
+      backend.processEnv({
+        SMN_EMULATOR: 'false',
+        SMN_PROJECTS: `${PROJECT_ID}=${REGION}`,
+        SMN_ENDPOINTS: `${REGION}=${emulator.url}`,
+        SMN_ACCESS_KEY: DEMO_CREDENTIALS.ak,
+        SMN_SECRET_KEY: DEMO_CREDENTIALS.sk,
+        // The PUT may hang as long as the test likes: the crash, not a timeout, must end it.
+        UPSTREAM_ATTEMPT_TIMEOUT_MS: '60000',
+        UPSTREAM_DEADLINE_MS: '60000',
+        UPSTREAM_MAX_RETRIES: '0',
+        AUDIT_SWEEP_INTERVAL_MS: '100',
+        ...env,
+      }),
+    );
+    children.push(child);
+    return child;
+  }
+
+  async function stop(child: ChildBff): Promise<void> {
+    child.process.kill('SIGTERM');
+    const code = await child.exited;
+    if (code !== 0) throw new Error(`the BFF exited with ${code} after SIGTERM:\n${child.output()}`);
+  }
+
+  /** Puts a PUT in flight at SMN (it hangs there for `latencyMs`) and resolves once SMN has it. */
+  async function putInFlight(child: ChildBff, id: string, latencyMs: number): Promise<Promise<number | string>> {
+    await injectFault(emulator, { kind: 'latency', latency_ms: latencyMs, method: 'PUT', count: 1 });
+    // supertest closes its connection after the answer (see the keep-alive case below for why that matters).
+    const answer = request(child.url)
+      .put(CALLBACK_PATH)
+      .set('X-Api-Key', DEV_KEY)
+      .set('X-Request-Id', id)
+      .set('User-Agent', 'audit-e2e-crash')
+      .send(SEED_BODY)
+      .then(
+        (res): number | string => res.status,
+        () => 'connection lost',
+      );
+    await waitFor('the PUT to be in flight at SMN', async () =>
+      (await emulatorRequests(emulator)).some((r) => r.caller_request_id === id && r.method === 'PUT' && r.status === null),
+    );
+    return answer;
+  }
+
+  it('keeps a crashed request\'s intent while it is younger than the window, then records it once as unknown; a SIGTERM finishes its PUT; the chain verifies', async () => {
+    await resetEmulator(emulator);
+    const first = await start({});
+    const crashed = newRequestId('crash');
+    const lost = await putInFlight(first, crashed, 600_000);
+    first.process.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+    expect(await lost).toBe('connection lost');
+    if (kind === 'pglite') expect(lockOwner(backend)).toBe(first.process.pid); // left behind by the dead process
+
+    // Second life with a long window: for all it knows the request is still in flight somewhere, so it waits.
+    const second = await start({ AUDIT_STALE_AFTER_MS: '600000' });
+    if (kind === 'pglite') expect(lockOwner(backend)).toBe(second.process.pid); // the dead process's lock taken over
+    await moreSweeps(second.url, 3);
+    expect(await eventsOf(second.url, crashed)).toEqual([]);
+    await stop(second);
+
+    // Third life with a short window: a sweep finalises the intent (which therefore survived the second life).
+    const third = await start({ AUDIT_STALE_AFTER_MS: '200' });
+    const [record] = await waitFor('the intent to be finalised', async () => {
+      const records = await eventsOf(third.url, crashed);
+      return records.length ? records : undefined;
+    });
+    expect(record).toMatchObject({
+      request_id: crashed,
+      outcome: 'unknown',
+      actor_kind: 'development',
+      actor_subject: 'development',
+      source_ip: '127.0.0.1',
+      user_agent: 'audit-e2e-crash',
+      project_id: PROJECT_ID,
+      requested: SEED_BODY,
+      before: [],
+      http_status: null,
+      error_code: null,
+      upstream_status: null,
+      upstream_request_id: null,
+      duration_ms: null,
+    });
+    // Later sweeps do not record it again.
+    await moreSweeps(third.url, 3);
+    expect(await eventsOf(third.url, crashed)).toHaveLength(1);
+
+    // A graceful stop (design §7) lets the PUT in flight finish and writes its final record itself.
+    await resetEmulator(emulator);
+    const finished = newRequestId('sigterm');
+    const answer = await putInFlight(third, finished, 500);
+    await stop(third);
+    expect(await answer).toBe(200);
+
+    const store = await backend.openStore();
+    try {
+      expect(await intentCount(store)).toBe(0);
+      expect((await recordsOf(store, crashed, finished)).map((r) => [r.request_id, r.outcome])).toEqual([
+        [crashed, 'unknown'],
+        [finished, 'succeeded'],
+      ]);
+    } finally {
+      await store.close();
+    }
+    const cli = await runVerifyCli(backend.processEnv());
+    expect(cli.stdout.trim()).toBe('audit chain intact: 2 records');
+    expect(cli.code).toBe(0);
+  });
+});
+
+describe('SIGTERM with a PUT in flight on a keep-alive connection', () => {
+  let backend: AuditBackend;
+  let emulator: RunningEmulator;
+  let child: ChildBff | undefined;
+
+  beforeAll(async () => {
+    await assertBuilt();
+    // Not about the store: the faster one will do.
+    backend = await createBackend(backendKinds().includes('postgres') ? 'postgres' : 'pglite');
+    emulator = await startEmulator({ projects: [{ projectId: PROJECT_ID, region: REGION, topics: ['test_reply', 'test_fail', 'test_success'] }] });
+  });
+  afterAll(async () => {
+    child?.process.kill('SIGKILL');
+    await child?.exited;
+    await emulator?.close();
+    await backend?.teardown();
+  });
+
+  // BUG (src/main.ts closeGracefullyOnSignals → app.close(); Fastify adapter options in src/common/http-setup.ts):
+  // a connection that was busy when SIGTERM came and stays open after its answer (HTTP/1.1 keep-alive, as fetch,
+  // browsers and load balancers do) is never closed, so app.close() waits for it until SHUTDOWN_GRACE_MS runs out
+  // and the process exits 1 ("shutdown grace period over; exiting with work still open") although all work,
+  // the audit record included, was done. Expected: the answer carries `Connection: close` (or the connection is
+  // closed once idle) and the process exits 0 promptly.
+  it.failing('exits 0 promptly once the answer is sent', async () => {
+    child = await startChildBff(
+      backend.processEnv({
+        SMN_EMULATOR: 'false',
+        SMN_PROJECTS: `${PROJECT_ID}=${REGION}`,
+        SMN_ENDPOINTS: `${REGION}=${emulator.url}`,
+        SMN_ACCESS_KEY: DEMO_CREDENTIALS.ak,
+        SMN_SECRET_KEY: DEMO_CREDENTIALS.sk,
+        SHUTDOWN_GRACE_MS: '2500',
+      }),
+    );
+    await injectFault(emulator, { kind: 'latency', latency_ms: 500, method: 'PUT', count: 1 });
+    const answer = fetch(`${child.url}${CALLBACK_PATH}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'x-api-key': DEV_KEY },
+      body: JSON.stringify(SEED_BODY),
+    }).then((res) => res.status);
+    await waitFor('the PUT to be in flight at SMN', async () => (await emulatorRequests(emulator)).some((r) => r.method === 'PUT' && r.status === null));
+    const signalled = Date.now();
+    child.process.kill('SIGTERM');
+    expect(await answer).toBe(200);
+    expect(await child.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(2_000);
+  });
+});
+
+const postgresOnly = process.env.TEST_DATABASE_URL ? describe : describe.skip;
+
+postgresOnly('a live instance\'s intent on a shared PostgreSQL database', () => {
+  let backend: AuditBackend;
+  let busy: Harness;
+  let sweeper: Harness;
+
+  beforeAll(async () => {
+    backend = await createBackend('postgres');
+    busy = await startHarness(backend.harnessEnv({ LOG_LEVEL: 'warn' }));
+    // Another instance on the same database, sweeping often with a window longer than any request.
+    sweeper = await startHarness(
+      backend.harnessEnv({ LOG_LEVEL: 'warn', SMN_ENDPOINTS: `${REGION}=${busy.emulator.url}`, AUDIT_STALE_AFTER_MS: '600000', AUDIT_SWEEP_INTERVAL_MS: '100' }),
+    );
+  });
+  afterAll(async () => {
+    await sweeper?.close();
+    await busy?.close();
+    await backend?.teardown();
+  });
+
+  it('is not finalised by another instance while younger than the window; the request completes with one record', async () => {
+    await injectFault(busy.emulator, { kind: 'latency', latency_ms: 1_500, method: 'PUT', count: 1 });
+    const id = newRequestId('live');
+    const answer = busy.api.put(CALLBACK_PATH).set('X-Request-Id', id).send(SEED_BODY).then((res) => res.status);
+    const store = storeOf(busy);
+    await waitFor('the intent of the PUT in flight', async () => (await intentCount(store, id)) === 1);
+
+    await moreSweeps(sweeper.url, 3);
+    expect(await intentCount(store, id)).toBe(1);
+    expect(await recordsOf(store, id)).toEqual([]);
+
+    expect(await answer).toBe(200);
+    expect((await recordsOf(store, id)).map((r) => r.outcome)).toEqual(['succeeded']);
+    expect(await intentCount(store, id)).toBe(0);
+  });
+});
