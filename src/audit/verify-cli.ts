@@ -26,7 +26,13 @@ async function main(): Promise<number> {
       else print(`audit chain NOT VERIFIED: ${(error as Error).message}`);
     },
   );
-  return lockedBy ? verifyThroughServer(config) : code;
+  if (!lockedBy) return code;
+  if (publicKeyPem) {
+    // The server can only check with its own key; an operator's independent key needs the records here.
+    print('audit chain NOT VERIFIED: the embedded store is held by the running server, which verifies with its own key only; stop it to verify with --public-key');
+    return 2;
+  }
+  return verifyThroughServer(config);
 }
 
 /** The running server verifies its own store. */

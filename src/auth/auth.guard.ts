@@ -1,6 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { normalizeIp } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { RateLimiter } from '../rate-limit/rate-limiter.service';
 import { AuthEvents } from './auth-events.service';
@@ -47,7 +46,7 @@ export class AuthGuard implements CanActivate {
     } catch (error) {
       if (!(error instanceof AuthDeniedError)) throw error;
       // Requests without valid credentials are limited per source IP, so nobody floods us anonymously.
-      const budget = await this.limiter.charge('anonymousIp', `ip:${normalizeIp(request.ip)}`);
+      const budget = await this.limiter.chargeAnonymous(request.ip);
       throw budget.allowed ? error : rateLimited('rate_limited_ip', budget.retryAfterSec);
     }
   }

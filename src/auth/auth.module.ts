@@ -28,7 +28,8 @@ export class AuthModule {
         AuthEvents,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [AuthEvents, AUTH_OPTIONS],
+      // RateLimitModule too: the audit of refused attempts charges the per-IP budget of requests the guard never saw.
+      exports: [AuthEvents, AUTH_OPTIONS, RateLimitModule],
     };
   }
 }

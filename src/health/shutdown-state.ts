@@ -1,12 +1,29 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
+import type { FastifyInstance } from 'fastify';
 
-/** Readiness turns down as soon as shutdown begins, so load balancers stop sending traffic. */
+/**
+ * Shutdown, as clients and load balancers see it: readiness turns down as soon as it begins, and answers
+ * sent from then on close their keep-alive connection — otherwise a connection that was busy when the
+ * signal came would stay open after its answer and hold the server's close until the grace period ends.
+ */
 @Injectable()
-export class ShutdownState implements BeforeApplicationShutdown {
+export class ShutdownState implements OnModuleInit, BeforeApplicationShutdown {
   private shuttingDown = false;
 
-  constructor(private readonly indicators: HealthIndicatorService) {}
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onSend', (_request, reply, payload, done) => {
+      if (this.shuttingDown) void reply.header('connection', 'close');
+      done(null, payload);
+    });
+  }
 
   beforeApplicationShutdown(): void {
     this.shuttingDown = true;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ThrottlerStorage } from '@nestjs/throttler';
+import { ThrottlerStorage, normalizeIp } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import { RATE_LIMIT_OPTIONS, type RateLimitOptions } from './rate-limit.options';
 
@@ -22,6 +22,11 @@ export class RateLimiter {
     @Inject(RATE_LIMIT_OPTIONS) private readonly options: RateLimitOptions,
     @Inject(ThrottlerStorage) private readonly storage: ThrottlerStorage,
   ) {}
+
+  /** Charges a request without valid credentials to its source IP (IPv6 grouped by /64). */
+  chargeAnonymous(ip: string): Promise<RateLimitDecision> {
+    return this.charge('anonymousIp', `ip:${normalizeIp(ip)}`);
+  }
 
   /** `tracker` identifies who is charged, e.g. `jwt:alice:frontend` or an IP; it is hashed before storage. */
   async charge(budget: RateLimitBudgetName, tracker: string): Promise<RateLimitDecision> {

@@ -57,7 +57,8 @@ export class SmsCallbackService {
         throw await this.recordRefusal(attempt, error);
       }
       const beforeState = SmsCallbackMapper.toWire(before);
-      if (attempt.ifMatch && !ifMatchSatisfied(attempt.ifMatch, configurationEtag(before))) {
+      // An empty If-Match is a list of no tags: it matches nothing (RFC 9110), it is not "no precondition".
+      if (attempt.ifMatch !== undefined && !ifMatchSatisfied(attempt.ifMatch, configurationEtag(before))) {
         const error = new BffError(
           412,
           ErrorCode.PreconditionFailed,

@@ -13,12 +13,11 @@ describe.each(backendKinds())('audit store cannot be flooded without credentials
   let backend: AuditBackend;
   let h: Harness;
 
-  beforeEach(async () => {
-    // A fresh app per case: the per-IP budget is counted in memory and must start full.
+  beforeAll(async () => {
     backend = await createBackend(kind);
     h = await startHarness(backend.harnessEnv({ LOG_LEVEL: 'error', RATE_LIMIT_ANONYMOUS_LIMIT: String(ANONYMOUS_LIMIT) }));
   });
-  afterEach(async () => {
+  afterAll(async () => {
     await h?.close();
     await backend?.teardown();
   });
@@ -33,15 +32,19 @@ describe.each(backendKinds())('audit store cannot be flooded without credentials
     expect(records.map((r) => [r.request_id, r.outcome, r.http_status])).toEqual(ids.slice(0, ANONYMOUS_LIMIT).map((id) => [id, 'denied', 401]));
   });
 
-  // BUG (src/sms-callback/refused-attempts.audit.ts + src/auth/auth.guard.ts): a PUT that Fastify refuses while
-  // reading the body (415 wrong media type, 413 too large, 400 malformed JSON) never reaches the guard, so the
-  // per-IP budget is never charged, yet the onSend hook writes a signed chain record for it. Anyone without
-  // credentials can append records without limit (each one taking the global chain lock).
-  it.failing('does not record more unauthenticated attempts than the per-IP budget allows, whatever the body', async () => {
-    const ids = Array.from({ length: ATTEMPTS }, (_, i) => newRequestId(`anon-415-${i}`));
-    for (const id of ids) {
-      const res = await request(h.url).put(CALLBACK_PATH).set('X-Request-Id', id).set('Content-Type', 'text/plain').send('x');
-      expect([415, 429]).toContain(res.status);
+  // PUTs refused while their body is read (415, 413, malformed JSON) never meet the guard; they are charged to
+  // the source IP's budget by the audit hook, so without credentials nobody can write more records than it allows.
+  it('does not record more unauthenticated attempts than the per-IP budget allows, whatever the body', async () => {
+    const refusedWhileParsing = [
+      { type: 'text/plain', body: 'x', status: 415 },
+      { type: 'application/json', body: '{"callback": [', status: 400 },
+      { type: 'application/json', body: JSON.stringify({ pad: 'x'.repeat(70 * 1024) }), status: 413 },
+    ];
+    const ids = Array.from({ length: ATTEMPTS }, (_, i) => newRequestId(`anon-unparsed-${i}`));
+    for (const [i, id] of ids.entries()) {
+      const { type, body, status } = refusedWhileParsing[i % refusedWhileParsing.length];
+      const res = await request(h.url).put(CALLBACK_PATH).set('X-Request-Id', id).set('Content-Type', type).send(body);
+      expect([status, 429]).toContain(res.status);
     }
     expect((await recordsOf(storeOf(h), ...ids)).length).toBeLessThanOrEqual(ANONYMOUS_LIMIT);
   });

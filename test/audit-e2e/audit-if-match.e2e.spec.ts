@@ -85,11 +85,8 @@ describe.each(backendKinds())('If-Match under the project lock on %s', (kind) =>
     expect((await recordsOf(storeOf(h), weak)).map((r) => r.outcome)).toEqual(['rejected']);
   });
 
-  // BUG (src/sms-callback/sms-callback.service.ts:60, `if (attempt.ifMatch && …)`): an empty If-Match header is
-  // treated as no If-Match, so the PUT is applied unconditionally. RFC 9110 §13.1.1: an empty list of entity tags
-  // matches nothing (412). A client that copies the ETag of a filtered GET (which has none) into If-Match gets
-  // last-writer-wins silently. ifMatchSatisfied('', etag) itself answers false correctly.
-  it.failing('refuses an empty If-Match (a precondition that cannot hold) with 412', async () => {
+  // An empty If-Match is a list of no entity tags: it matches nothing (RFC 9110), it is not "no precondition".
+  it('refuses an empty If-Match (a precondition that cannot hold) with 412', async () => {
     const id = newRequestId('if-match-empty');
     await put(id, SEED_BODY, '').expect(412);
     expect((await emulatorRequests(h.emulator)).filter((r) => r.method === 'PUT')).toEqual([]);
