@@ -11,6 +11,14 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string | Buffer;
     timeout?: number;
+    /** Each connection walks this list; setupRequest may rewrite a request just before it is sent. */
+    requests?: Array<{
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+      setupRequest?: (request: { method: string; path: string; headers: Record<string, string>; body?: string | Buffer }, context: object) => object | null;
+    }>;
   }
 
   interface Histogram {

@@ -5,6 +5,11 @@ export interface LoadSpec {
   method: 'GET' | 'PUT';
   headers: Record<string, string>;
   body?: string;
+  /**
+   * Requests to rotate through instead of `url`'s path and `body`: all connections share one counter, so
+   * consecutive requests (whichever connection sends them) go to consecutive entries, e.g. projects.
+   */
+  rotate?: ReadonlyArray<{ path: string; body: string }>;
   connections: number;
   durationSeconds: number;
 }
@@ -40,6 +45,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     duration: spec.durationSeconds,
     pipelining: 1,
     timeout: 10,
+    ...(spec.rotate ? { requests: [{ setupRequest: rotation(spec.rotate) }] } : {}),
   });
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
     if (count === latencies.length) {
@@ -68,5 +74,18 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     errors: result.non2xx + result.errors,
     statusCounts,
     loadgenCpuUsPerRequest: count ? (cpu.user + cpu.system) / count : NaN,
+  };
+}
+
+/** autocannon's setupRequest that hands out the next entry of `rotate` on every request, across connections. */
+function rotation(rotate: ReadonlyArray<{ path: string; body: string }>) {
+  const entries = rotate.map((r) => ({ path: r.path, body: Buffer.from(r.body) }));
+  let next = 0;
+  return (request: { path: string; body?: string | Buffer }) => {
+    const entry = entries[next];
+    next = (next + 1) % entries.length;
+    request.path = entry.path;
+    request.body = entry.body;
+    return request;
   };
 }

@@ -1,4 +1,5 @@
 /** The benchmark's one printed table, its targets (issue 6) and their PASS/MISS verdicts. */
+import type { LockStats } from './lock-timing-preload';
 
 export interface ScenarioResult {
   id: string;
@@ -7,6 +8,8 @@ export interface ScenarioResult {
   method: 'GET' | 'PUT';
   store?: 'postgres' | 'pglite';
   connections: number;
+  /** PUT rows: how many projects the requests rotate over (1: all to the demo project). */
+  projects?: number;
   requests: number;
   rps: number;
   p50: number;
@@ -36,6 +39,8 @@ export interface ScenarioResult {
   /** rps relative to the pass-through at the same method (50 connections). */
   vsPassThrough?: number;
   profile?: string;
+  /** BFF PUT rows: the per-project lock and the chain appends, timed inside the BFF (lock-timing-preload). */
+  lock?: LockStats;
 }
 
 export interface ColdStart {
@@ -81,6 +86,30 @@ export function renderTable(rows: ScenarioResult[]): string {
   return table(header, body, [false, ...header.slice(1).map(() => true)]);
 }
 
+/**
+ * Where a PUT's time goes under the locks. "lock busy" = Σ held / window / projects: 100% means each
+ * project's lock was never free, i.e. throughput = projects / mean held time.
+ */
+export function renderLockTable(rows: ScenarioResult[]): string {
+  const timed = rows.filter((r) => r.lock?.held.count);
+  const header = ['PUT scenario', 'conns', 'req/s', 'lock held p50 / mean / p99 ms', 'lock wait p50 / p99 ms', 'locks held at once', 'lock busy per project', 'chain append p50 / mean ms', 'appends at once'];
+  const body = timed.map((r) => {
+    const l = r.lock!;
+    return [
+      r.title,
+      String(r.connections),
+      f0(r.rps),
+      `${f2(l.held.p50Ms)} / ${f2(l.held.meanMs)} / ${f2(l.held.p99Ms)}`,
+      `${f2(l.wait.p50Ms)} / ${f2(l.wait.p99Ms)}`,
+      f2(l.held.concurrency),
+      `${Math.round((l.held.concurrency / Math.min(r.projects ?? 1, r.connections)) * 100)}%`,
+      `${f2(l.finalize.p50Ms)} / ${f2(l.finalize.meanMs)}`,
+      f2(l.finalize.concurrency),
+    ];
+  });
+  return table(header, body, [false, ...header.slice(1).map(() => true)]);
+}
+
 export function renderColdStarts(rows: ColdStart[]): string {
   return table(
     ['store', 'cold start (spawn → first 200 GET)', 'idle RSS MB'],
@@ -90,7 +119,7 @@ export function renderColdStarts(rows: ColdStart[]): string {
 }
 
 export function renderTargets(targets: TargetResult[]): string {
-  return targets.map((t) => `  ${t.verdict.padEnd(4)}  ${t.name.padEnd(58)} ${t.measured}  (target ${t.limit})`).join('\n');
+  return targets.map((t) => `  ${t.verdict.padEnd(4)}  ${t.name.padEnd(62)} ${t.measured}  (target ${t.limit})`).join('\n');
 }
 
 export interface TargetInputs {
@@ -127,10 +156,15 @@ export function evaluateTargets({ scenarios, coldStarts, databaseUrlSet, auditOn
   ratio('GET req/s vs pass-through (50 conns)', 'bff-get', 'pass-get', 0.35);
   const passP50 = find('pass-get-1')?.p50 ?? NaN;
   p50Under('GET p50 at 1 connection', 'bff-get-1', passP50 + 0.5, `≤ pass-through p50 ${f2(passP50)} + 0.5 ms`);
-  ratio(`PUT (${audit}, PGlite) req/s vs pass-through PUT`, 'bff-put-pglite', 'pass-put', 0.15);
-  ratio(`PUT (${audit}, PostgreSQL) req/s vs pass-through PUT`, 'bff-put-postgres', 'pass-put', 0.15, noPg);
-  p50Under(`PUT (${audit}, PGlite) p50 at 1 connection`, 'bff-put-pglite-1', 3, '≤ 3 ms');
-  p50Under(`PUT (${audit}, PostgreSQL) p50 at 1 connection`, 'bff-put-postgres-1', 3, '≤ 3 ms', noPg);
+  // Each PUT target on the single-project rows (serial by design: the project lock) and on the
+  // multi-project rows (requests rotating over BENCH_PROJECTS projects).
+  const many = find('bff-put-pglite-multi')?.projects ?? find('bff-put-postgres-multi')?.projects ?? '?';
+  for (const [suffix, what] of [['', '1 project'], ['-multi', `${many} projects`]] as const) {
+    ratio(`PUT ${what} (${audit}, PGlite) req/s vs pass-through PUT`, `bff-put-pglite${suffix}`, 'pass-put', 0.15);
+    ratio(`PUT ${what} (${audit}, PostgreSQL) req/s vs pass-through PUT`, `bff-put-postgres${suffix}`, 'pass-put', 0.15, noPg);
+    p50Under(`PUT ${what} (${audit}, PGlite) p50 at 1 connection`, `bff-put-pglite${suffix}-1`, 3, '≤ 3 ms');
+    p50Under(`PUT ${what} (${audit}, PostgreSQL) p50 at 1 connection`, `bff-put-postgres${suffix}-1`, 3, '≤ 3 ms', noPg);
+  }
 
   const pgCold = coldStarts.find((c) => c.store === 'postgres');
   if (!pgCold) targets.push({ name: 'cold start, PostgreSQL store', verdict: 'SKIP', measured: noPg ?? 'not measured', limit: '≤ 1.5 s' });
