@@ -14,14 +14,18 @@ export class AuditHealthIndicator {
 
   async check(key = 'audit') {
     const indicator = this.indicators.check(key);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+    });
     try {
-      await Promise.race([
-        this.audit.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS).unref()),
-      ]);
+      await Promise.race([this.audit.ping(), timedOut]);
       return indicator.up();
     } catch (error) {
       return indicator.down({ reason: (error as Error).message });
+    } finally {
+      // Probes come every few seconds: leave no timer behind per probe.
+      clearTimeout(timer);
     }
   }
 }
