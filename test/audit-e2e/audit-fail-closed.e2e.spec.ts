@@ -3,30 +3,20 @@ import { randomBytes } from 'node:crypto';
 import { CALLBACK_PATH, Harness, SEED_BODY, startHarness } from '../support/bff-harness';
 import { emulatorRequests, resetEmulator } from '../support/emulator-admin';
 import { testDatabaseUrl } from '../audit/support/audit-test-stores';
-import { adminQuery, AuditBackend, backendKinds, createBackend, intentCount, newRequestId, recordsOf, storeOf } from './support/audit-backend';
+import { adminQuery, AuditBackend, backendKinds, createBackend, intentCount, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from './support/audit-backend';
 
 const smnCallsOf = async (h: Harness, requestId: string) =>
   (await emulatorRequests(h.emulator)).filter((r) => r.caller_request_id === requestId).map((r) => r.method);
 
 /** Design §6 "write-ahead, fail closed": no durable intent, no upstream change. */
 describe.each(backendKinds())('audit fails closed on %s', (kind) => {
-  let backend: AuditBackend;
-  let h: Harness;
+  const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'warn' });
+  beforeEach(() => resetEmulator(suite.h.emulator));
 
-  beforeAll(async () => {
-    backend = await createBackend(kind);
-    h = await startHarness(backend.harnessEnv({ LOG_LEVEL: 'warn' }));
-  });
-  afterAll(async () => {
-    await h?.close();
-    await backend?.teardown();
-  });
-  beforeEach(() => resetEmulator(h.emulator));
-
-  const put = (requestId: string) => h.api.put(CALLBACK_PATH).set('X-Request-Id', requestId).send(SEED_BODY);
+  const put = (requestId: string) => suite.h.api.put(CALLBACK_PATH).set('X-Request-Id', requestId).send(SEED_BODY);
 
   it('answers 503 BFF.AUDIT_UNAVAILABLE when the intent cannot be committed, and never sends the PUT', async () => {
-    const store = storeOf(h);
+    const store = storeOf(suite.h);
     // The intents table refuses every insert; everything else (the lock, the final record) still works.
     await sql`create function audit_e2e_refuse() returns trigger language plpgsql as $$ begin raise exception 'intents refused by the test'; end $$`.execute(store.db);
     await sql`create trigger audit_e2e_refuse_intents before insert on audit_intents for each row execute function audit_e2e_refuse()`.execute(store.db);
@@ -35,7 +25,7 @@ describe.each(backendKinds())('audit fails closed on %s', (kind) => {
       const res = await put(id).expect(503);
       expect(res.body).toMatchObject({ code: 'BFF.AUDIT_UNAVAILABLE', request_id: id });
       // The configuration before was read under the lock; the change itself never left.
-      expect(await smnCallsOf(h, id)).toEqual(['GET']);
+      expect(await smnCallsOf(suite.h, id)).toEqual(['GET']);
       // The attempt still has its one record, saying what the caller got.
       expect(await recordsOf(store, id)).toEqual([
         expect.objectContaining({ outcome: 'failed', http_status: 503, error_code: 'BFF.AUDIT_UNAVAILABLE', upstream_status: null }),
@@ -48,19 +38,19 @@ describe.each(backendKinds())('audit fails closed on %s', (kind) => {
 
     const after = newRequestId('intents-back');
     await put(after).expect(200);
-    expect(await smnCallsOf(h, after)).toEqual(['GET', 'PUT']);
+    expect(await smnCallsOf(suite.h, after)).toEqual(['GET', 'PUT']);
   });
 
   // Last in this suite: the store stays closed.
   it('answers 503 BFF.AUDIT_UNAVAILABLE when the store is gone, calls SMN not at all, and readiness goes down', async () => {
-    await storeOf(h).close();
+    await storeOf(suite.h).close();
     const id = newRequestId('store-closed');
     const res = await put(id).expect(503);
     expect(res.body).toMatchObject({ code: 'BFF.AUDIT_UNAVAILABLE', request_id: id });
-    expect(await smnCallsOf(h, id)).toEqual([]);
-    expect((await h.api.get('/health/ready').expect(503)).body.error).toHaveProperty('audit');
+    expect(await smnCallsOf(suite.h, id)).toEqual([]);
+    expect((await suite.h.api.get('/health/ready').expect(503)).body.error).toHaveProperty('audit');
     // Reads are not audited and keep working.
-    await h.api.get(CALLBACK_PATH).expect(200);
+    await suite.h.api.get(CALLBACK_PATH).expect(200);
   });
 });
 

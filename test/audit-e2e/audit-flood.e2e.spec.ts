@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { CALLBACK_PATH, Harness, SEED_BODY, startHarness } from '../support/bff-harness';
-import { AuditBackend, backendKinds, createBackend, newRequestId, recordsOf, storeOf } from './support/audit-backend';
+import { CALLBACK_PATH, SEED_BODY } from '../support/bff-harness';
+import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from './support/audit-backend';
 
 const ANONYMOUS_LIMIT = 3;
 const ATTEMPTS = 8;
@@ -10,25 +10,15 @@ const ATTEMPTS = 8;
  * so nobody can flood the store without credentials."
  */
 describe.each(backendKinds())('audit store cannot be flooded without credentials on %s', (kind) => {
-  let backend: AuditBackend;
-  let h: Harness;
-
-  beforeAll(async () => {
-    backend = await createBackend(kind);
-    h = await startHarness(backend.harnessEnv({ LOG_LEVEL: 'error', RATE_LIMIT_ANONYMOUS_LIMIT: String(ANONYMOUS_LIMIT) }));
-  });
-  afterAll(async () => {
-    await h?.close();
-    await backend?.teardown();
-  });
+  const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'error', RATE_LIMIT_ANONYMOUS_LIMIT: String(ANONYMOUS_LIMIT) });
 
   it('records 401s until the per-IP budget is spent; the 429s after it are not recorded', async () => {
     const ids = Array.from({ length: ATTEMPTS }, (_, i) => newRequestId(`anon-${i}`));
     const statuses: number[] = [];
-    for (const id of ids) statuses.push((await request(h.url).put(CALLBACK_PATH).set('X-Request-Id', id).send(SEED_BODY)).status);
+    for (const id of ids) statuses.push((await request(suite.h.url).put(CALLBACK_PATH).set('X-Request-Id', id).send(SEED_BODY)).status);
 
     expect(statuses).toEqual([...Array(ANONYMOUS_LIMIT).fill(401), ...Array(ATTEMPTS - ANONYMOUS_LIMIT).fill(429)]);
-    const records = await recordsOf(storeOf(h), ...ids);
+    const records = await recordsOf(storeOf(suite.h), ...ids);
     expect(records.map((r) => [r.request_id, r.outcome, r.http_status])).toEqual(ids.slice(0, ANONYMOUS_LIMIT).map((id) => [id, 'denied', 401]));
   });
 
@@ -43,9 +33,9 @@ describe.each(backendKinds())('audit store cannot be flooded without credentials
     const ids = Array.from({ length: ATTEMPTS }, (_, i) => newRequestId(`anon-unparsed-${i}`));
     for (const [i, id] of ids.entries()) {
       const { type, body, status } = refusedWhileParsing[i % refusedWhileParsing.length];
-      const res = await request(h.url).put(CALLBACK_PATH).set('X-Request-Id', id).set('Content-Type', type).send(body);
+      const res = await request(suite.h.url).put(CALLBACK_PATH).set('X-Request-Id', id).set('Content-Type', type).send(body);
       expect([status, 429]).toContain(res.status);
     }
-    expect((await recordsOf(storeOf(h), ...ids)).length).toBeLessThanOrEqual(ANONYMOUS_LIMIT);
+    expect((await recordsOf(storeOf(suite.h), ...ids)).length).toBeLessThanOrEqual(ANONYMOUS_LIMIT);
   });
 });

@@ -1,29 +1,19 @@
 import type { Response } from 'supertest';
-import { CALLBACK_PATH, Harness, SEED_BODY, startHarness, urn } from '../support/bff-harness';
+import { CALLBACK_PATH, SEED_BODY, urn } from '../support/bff-harness';
 import { emulatorRequests, resetEmulator } from '../support/emulator-admin';
-import { AuditBackend, backendKinds, createBackend, newRequestId, recordsOf, storeOf } from './support/audit-backend';
+import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from './support/audit-backend';
 
 const ONLY_FAIL = { callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail') }] };
 const byType = <T extends { event_type: string }>(items: T[]) => [...items].sort((a, b) => a.event_type.localeCompare(b.event_type));
 
 /** Design §2 optimistic concurrency: read, compare and write under the project lock; the audit tells the story. */
 describe.each(backendKinds())('If-Match under the project lock on %s', (kind) => {
-  let backend: AuditBackend;
-  let h: Harness;
+  const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'warn' });
+  beforeEach(() => resetEmulator(suite.h.emulator));
 
-  beforeAll(async () => {
-    backend = await createBackend(kind);
-    h = await startHarness(backend.harnessEnv({ LOG_LEVEL: 'warn' }));
-  });
-  afterAll(async () => {
-    await h?.close();
-    await backend?.teardown();
-  });
-  beforeEach(() => resetEmulator(h.emulator));
-
-  const etag = async (): Promise<string> => (await h.api.get(CALLBACK_PATH).expect(200)).headers.etag;
+  const etag = async (): Promise<string> => (await suite.h.api.get(CALLBACK_PATH).expect(200)).headers.etag;
   const put = (id: string, body: unknown, ifMatch?: string) => {
-    const req = h.api.put(CALLBACK_PATH).set('X-Request-Id', id);
+    const req = suite.h.api.put(CALLBACK_PATH).set('X-Request-Id', id);
     return (ifMatch === undefined ? req : req.set('If-Match', ifMatch)).send(body as object);
   };
 
@@ -43,10 +33,10 @@ describe.each(backendKinds())('If-Match under the project lock on %s', (kind) =>
     expect(newTag).not.toBe(tag);
     expect(await etag()).toBe(newTag);
     // Only the winner's change reached SMN.
-    const puts = (await emulatorRequests(h.emulator)).filter((r) => r.method === 'PUT');
+    const puts = (await emulatorRequests(suite.h.emulator)).filter((r) => r.method === 'PUT');
     expect(puts.map((r) => r.caller_request_id)).toEqual([ids[winner]]);
 
-    const records = await recordsOf(storeOf(h), ...ids);
+    const records = await recordsOf(storeOf(suite.h), ...ids);
     const recordOf = (i: number) => records.find((r) => r.request_id === ids[i]);
     expect(records).toHaveLength(2);
     expect(recordOf(winner)).toMatchObject({ outcome: 'succeeded', http_status: 200, requested: bodies[winner], before: [] });
@@ -69,26 +59,26 @@ describe.each(backendKinds())('If-Match under the project lock on %s', (kind) =>
     expect(res.body.code).toBe('BFF.PRECONDITION_FAILED');
     expect(res.headers.etag).toBeUndefined();
 
-    const records = await recordsOf(storeOf(h), star, current, stale);
+    const records = await recordsOf(storeOf(suite.h), star, current, stale);
     expect(records.map((r) => [r.request_id, r.outcome, r.http_status, r.error_code])).toEqual([
       [star, 'succeeded', 200, null],
       [current, 'succeeded', 200, null],
       [stale, 'rejected', 412, 'BFF.PRECONDITION_FAILED'],
     ]);
     expect(byType(records[2].before as Array<{ event_type: string }>)).toEqual(byType(SEED_BODY.callback));
-    expect((await emulatorRequests(h.emulator)).filter((r) => r.method === 'PUT')).toHaveLength(2);
+    expect((await emulatorRequests(suite.h.emulator)).filter((r) => r.method === 'PUT')).toHaveLength(2);
   });
 
   it('compares strongly: a weak ETag never matches', async () => {
     const weak = newRequestId('if-match-weak');
     await put(weak, SEED_BODY, `W/${await etag()}`).expect(412);
-    expect((await recordsOf(storeOf(h), weak)).map((r) => r.outcome)).toEqual(['rejected']);
+    expect((await recordsOf(storeOf(suite.h), weak)).map((r) => r.outcome)).toEqual(['rejected']);
   });
 
   // An empty If-Match is a list of no entity tags: it matches nothing (RFC 9110), it is not "no precondition".
   it('refuses an empty If-Match (a precondition that cannot hold) with 412', async () => {
     const id = newRequestId('if-match-empty');
     await put(id, SEED_BODY, '').expect(412);
-    expect((await emulatorRequests(h.emulator)).filter((r) => r.method === 'PUT')).toEqual([]);
+    expect((await emulatorRequests(suite.h.emulator)).filter((r) => r.method === 'PUT')).toEqual([]);
   });
 });

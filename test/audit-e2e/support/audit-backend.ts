@@ -11,7 +11,7 @@ import { KyselyAuditStore } from '../../../src/audit/kysely-audit.store';
 import { PgliteAuditStore } from '../../../src/audit/pglite-audit.store';
 import { PostgresAuditStore } from '../../../src/audit/postgres-audit.store';
 import { storeKinds, testDatabaseUrl, type StoreKind } from '../../audit/support/audit-test-stores';
-import type { Harness } from '../../support/bff-harness';
+import { Harness, startHarness } from '../../support/bff-harness';
 
 export type { StoreKind };
 /** PGlite always; PostgreSQL too when TEST_DATABASE_URL is set. */
@@ -193,4 +193,21 @@ export function runVerifyCli(env: Record<string, string>, args: string[] = []): 
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * One fresh audit backend and one BFF on it for the whole suite (beforeAll/afterAll registered here). Read
+ * `suite.backend` and `suite.h` inside tests, after setup has run.
+ */
+export function auditHarnessPerSuite(kind: StoreKind, env: Record<string, string>): { backend: AuditBackend; h: Harness } {
+  const suite = {} as { backend: AuditBackend; h: Harness };
+  beforeAll(async () => {
+    suite.backend = await createBackend(kind);
+    suite.h = await startHarness(suite.backend.harnessEnv(env));
+  });
+  afterAll(async () => {
+    await suite.h?.close();
+    await suite.backend?.teardown();
+  });
+  return suite;
 }
