@@ -16,6 +16,14 @@ module.exports = {
       to: { path: '^src/smn/(smn-http\\.client|smn-request-authorizer|upstream-agents|undici-axios-adapter|iam-token\\.provider|signing/)' },
     },
     {
+      name: 'audit-records-written-by-audit-only',
+      comment:
+        'Only the audit module (the change attempt lifecycle and the audit service) writes audit records: nothing else reaches the service or the stores. The metrics decorator of the store port passes calls through.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/audit/|^src/metrics/metered-audit\\.store\\.ts$' },
+      to: { path: '^src/audit/(audit\\.service|audit\\.store|kysely-audit\\.store|postgres-audit\\.store|pglite-audit\\.store|open-audit-store)\\.ts$' },
+    },
+    {
       name: 'src-not-to-test',
       comment: 'Production code never imports tests or their support.',
       severity: 'error',

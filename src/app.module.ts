@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { AuditModule } from './audit/audit.module';
@@ -21,7 +22,8 @@ export class AppModule {
         AuditModule.forRoot({
           useFactory: () => ({
             ...config.audit,
-            instanceId: `${hostname()}:${process.pid}`,
+            // Unique per process life: a restarted container keeps its hostname and often its pid (1).
+            instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
             logger,
           }),
         }),

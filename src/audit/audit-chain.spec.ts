@@ -21,6 +21,7 @@ const body: AuditRecordBody = {
   upstream_status: 200,
   upstream_request_id: 'up-1',
   duration_ms: 250,
+  amends: null,
 };
 
 describe('canonicalJson', () => {

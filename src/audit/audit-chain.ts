@@ -24,7 +24,16 @@ const BODY_FIELDS = [
   'upstream_status',
   'upstream_request_id',
   'duration_ms',
+  'amends',
 ] as const satisfies readonly (keyof AuditRecordBody)[];
+
+/** Compile-time proof that every field of the record body is hashed (and so signed): a new column fails here. */
+type Unhashed = Exclude<keyof AuditRecordBody, (typeof BODY_FIELDS)[number]>;
+const everyFieldIsHashed: [Unhashed] extends [never] ? true : { unhashed: Unhashed } = true;
+void everyFieldIsHashed;
+
+/** Fields added after the first release are hashed only when set, so records written before keep their hashes. */
+const LATER_FIELDS: ReadonlySet<string> = new Set<(typeof BODY_FIELDS)[number]>(['amends']);
 
 /** Signs chain hashes. Implemented by `AuditSigningKey`; the store never sees the private key. */
 export interface AuditSigner {
@@ -71,7 +80,10 @@ export function canonicalJson(value: unknown): string {
 /** The canonical text of a record: its hashed fields only. */
 export function canonicalRecord(record: AuditRecordBody): string {
   const body: Record<string, unknown> = {};
-  for (const field of BODY_FIELDS) body[field] = record[field];
+  for (const field of BODY_FIELDS) {
+    const value = record[field];
+    if (!(LATER_FIELDS.has(field) && value == null)) body[field] = value;
+  }
   return canonicalJson(body);
 }
 

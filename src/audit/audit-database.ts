@@ -1,5 +1,14 @@
 import { ColumnType, Generated } from 'kysely';
-import { AuditActorKind, AuditOutcome, JsonValue } from './audit.types';
+
+export const AUDIT_ACTOR_KINDS = ['jwt', 'api-key', 'development', 'anonymous'] as const;
+export type AuditActorKind = (typeof AUDIT_ACTOR_KINDS)[number];
+
+export const AUDIT_OUTCOMES = ['succeeded', 'rejected', 'failed', 'denied', 'invalid', 'unknown'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** A JSON value as it comes back from a `jsonb` column. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
 
 /** Written as ISO text, read back as a Date by pg's type parser. */
 type Timestamp = ColumnType<Date, string, string>;
@@ -31,6 +40,8 @@ export interface AuditRecordsTable extends AttemptColumns {
   upstream_status: number | null;
   upstream_request_id: string | null;
   duration_ms: number | null;
+  /** The `unknown` record this one amends: set when the real outcome arrived after its intent was swept. */
+  amends: string | null;
   prev_hash: string;
   hash: string;
   signature: string;
@@ -38,6 +49,14 @@ export interface AuditRecordsTable extends AttemptColumns {
 
 export interface AuditIntentsTable extends AttemptColumns {
   instance_id: string;
+  /** The database's clock at commit: staleness is counted from here, never from a client clock. */
+  committed_at: ColumnType<Date, never, never>;
+}
+
+/** One row per live instance; an intent whose instance has no unexpired lease belongs to nobody alive. */
+export interface AuditInstanceLeasesTable {
+  instance_id: string;
+  expires_at: ColumnType<Date, never, never>;
 }
 
 export interface AuditChainHeadTable {
@@ -50,4 +69,5 @@ export interface AuditDatabase {
   audit_records: AuditRecordsTable;
   audit_intents: AuditIntentsTable;
   audit_chain_head: AuditChainHeadTable;
+  audit_instance_leases: AuditInstanceLeasesTable;
 }

@@ -6,14 +6,19 @@ import { ApiErrorResponses } from '../common/api-error-responses.decorator';
 import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
 import { validationFailed } from '../common/validation';
+import { AuditCheckpointPublisher, toCheckpointDocument } from './audit-checkpoint';
 import { AuditService } from './audit.service';
+import { AuditCheckpointDto } from './dto/audit-checkpoint.dto';
 import { AuditChainVerificationDto, AuditEventPageDto } from './dto/audit-event.dto';
 import { ListAuditEventsQueryDto } from './dto/list-audit-events-query.dto';
 
 @ApiTags('Audit')
 @Controller('audit')
 export class AuditEventsController {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly checkpoints: AuditCheckpointPublisher,
+  ) {}
 
   /** Who changed which project's SMS callbacks, from what to what, when, and how it ended. Newest first. */
   @Get('events')
@@ -38,6 +43,19 @@ export class AuditEventsController {
     return result.ok
       ? { intact: true, records: result.count }
       : { intact: false, records: result.count, first_broken: result.firstBroken };
+  }
+
+  /**
+   * The signed checkpoint of the chain head. Kept outside the database (`audit:verify -- --checkpoint FILE`),
+   * it exposes records later cut off the end of the chain, which the chain alone cannot. Needs access to every project.
+   */
+  @Get('checkpoint')
+  @Authenticated(Scope.AuditRead)
+  @ApiOperation({ operationId: 'getAuditCheckpoint', summary: 'Sign a checkpoint of the audit chain head' })
+  @ApiErrorResponses(401, 403, 429, 500, 503)
+  async checkpoint(@CurrentCaller() caller: Caller): Promise<AuditCheckpointDto> {
+    if (caller.projects !== '*') throw new BffError(403, ErrorCode.Forbidden, 'A checkpoint of the whole chain needs access to every project.');
+    return toCheckpointDocument(await this.checkpoints.current());
   }
 }
 

@@ -11,10 +11,24 @@ export abstract class AuditOptions {
   declare readonly dataDir: string;
   /** Ed25519 private key (PKCS#8 PEM). Unset: generated once at `<dataDir>-signing-key.pem`. */
   declare readonly signingKeyPem?: string;
-  /** Intents older than this are finalised as `unknown`: the upstream deadline plus a margin. */
+  /** The whole change attempt (lock wait, read-before, intent, upstream, final record) ends within this. */
+  declare readonly changeDeadlineMs: number;
+  /** How long a change may wait for its project's lock, within the deadline. */
+  declare readonly lockWaitMs: number;
+  /** Every audit statement is cancelled (server side) and abandoned (client side) after this. */
+  declare readonly statementTimeoutMs: number;
+  /** PostgreSQL connections for queries, and (separately) for project locks held during a change. */
+  declare readonly poolMax?: number;
+  declare readonly lockPoolMax?: number;
+  /** This instance's lease: renewed every third of it; intents of an instance whose lease expired are swept. */
+  declare readonly leaseTtlMs: number;
+  /** Intents older than this (from their commit) are swept whatever their instance's lease says. */
   declare readonly staleAfterMs: number;
   declare readonly sweepIntervalMs: number;
-  /** Written into intents, to tell which instance left one behind. */
+  /** A signed checkpoint of the chain head is logged every this many records, or this often. */
+  declare readonly checkpointEveryRecords: number;
+  declare readonly checkpointIntervalMs: number;
+  /** Written into intents and the lease table; unique per process life. */
   declare readonly instanceId: string;
   /** Where records are logged as structured lines; a plain pino logger when unset. */
   declare readonly logger?: Logger;

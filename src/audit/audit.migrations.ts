@@ -71,6 +71,27 @@ export const auditMigrations: Record<string, Migration> = {
       await sql`drop table audit_chain_head, audit_intents, audit_records`.execute(db);
     },
   },
+  '0002_leases_and_amends': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // A late final outcome of a swept intent is its own record, pointing at the swept one.
+      await sql`alter table audit_records add column amends uuid`.execute(db);
+      await sql`create unique index audit_records_amends on audit_records (amends) where amends is not null`.execute(db);
+      await sql`alter table audit_intents add column committed_at timestamptz not null default now()`.execute(db);
+      await sql`create index audit_intents_committed_at on audit_intents (committed_at)`.execute(db);
+      await sql`
+        create table audit_instance_leases (
+          instance_id text primary key,
+          expires_at timestamptz not null
+        )`.execute(db);
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await sql`drop table audit_instance_leases`.execute(db);
+      await sql`drop index audit_intents_committed_at`.execute(db);
+      await sql`drop index audit_records_amends`.execute(db);
+      await sql`alter table audit_intents drop column committed_at`.execute(db);
+      await sql`alter table audit_records drop column amends`.execute(db);
+    },
+  },
 };
 
 /**

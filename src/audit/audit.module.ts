@@ -1,6 +1,7 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
 import { MeteredAuditStore } from '../metrics/metered-audit.store';
 import { MetricsService } from '../metrics/metrics.service';
+import { AuditCheckpointPublisher, createAuditCheckpointPublisher } from './audit-checkpoint';
 import { AuditOptions } from './audit-options';
 import { AuditSigningKey, loadAuditSigningKey } from './audit-signing-key';
 import { AuditEventsController } from './audit-events.controller';
@@ -37,15 +38,23 @@ export class AuditModule {
           },
         },
         AuditService,
+        { provide: AuditCheckpointPublisher, useFactory: createAuditCheckpointPublisher, inject: [AuditStore, AuditSigningKey, AuditOptions] },
       ],
-      exports: [AuditOptions, AuditSigningKey, AuditStore, AuditService],
+      exports: [AuditOptions, AuditSigningKey, AuditStore, AuditService, AuditCheckpointPublisher],
     };
   }
 }
 
 /** Boot fails if the store cannot be opened (e.g. PGlite directory in use) or migrated. */
 async function openMigratedStore(options: AuditOptions): Promise<AuditStore> {
-  const store = await openAuditStore(options);
+  const store = await openAuditStore({
+    databaseUrl: options.databaseUrl,
+    dataDir: options.dataDir,
+    poolMax: options.poolMax,
+    lockPoolMax: options.lockPoolMax,
+    statementTimeoutMs: options.statementTimeoutMs,
+    lockWaitMs: options.lockWaitMs,
+  });
   try {
     await store.migrate();
   } catch (error) {

@@ -1,18 +1,27 @@
 import { Injectable, OnApplicationShutdown, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import pino, { Logger } from 'pino';
 import { BffError } from '../common/bff-error';
-import { ErrorCode } from '../common/error-codes';
-import { toJsonValue } from './audit-chain';
+import { AuditCheckpointPublisher } from './audit-checkpoint';
+import { auditUnavailable, within } from './audit-errors';
 import { AuditOptions } from './audit-options';
 import { AuditSigningKey } from './audit-signing-key';
 import { AuditStore } from './audit.store';
-import { AuditAttempt, AuditAttemptColumns, AuditOutcomeDetails, AuditPage, AuditQuery, AuditRecord, AuditTicket, NewAuditRecord } from './audit.types';
+import { AuditIntent, AuditPage, AuditQuery, AuditRecord, NewAuditRecord } from './audit.types';
 import { AuditChainVerification, verifyAuditChain } from './verify-audit-chain';
 
+/** Records that could not be stored yet, kept for another try; past this many the oldest is only logged. */
+const MAX_DEFERRED = 10_000;
+
+interface Deferred {
+  intentId: string | null;
+  record: NewAuditRecord;
+}
+
 /**
- * The audit API of the feature (design §6): write-ahead and fail-closed for changes, one final
- * chained record per attempt, and a sweeper that turns intents left by a crash into `unknown`.
+ * The audit store as the rest of the service uses it: write-ahead intents (fail closed), final records
+ * that are never lost while the process lives, this instance's lease, and the sweeper that turns intents
+ * nobody alive can finish into `unknown` records. Which record an attempt gets is decided by the change
+ * attempt lifecycle (change-attempt.lifecycle.ts); this class only stores.
  *
  * Callers pass identities, never secrets: no tokens, API keys, cookies or upstream signatures.
  */
@@ -20,60 +29,54 @@ import { AuditChainVerification, verifyAuditChain } from './verify-audit-chain';
 export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger: Logger;
   private sweepTimer?: NodeJS.Timeout;
+  private leaseTimer?: NodeJS.Timeout;
   private sweeping?: Promise<AuditRecord[]>;
+  private sweepFailing = false;
+  private readonly deferred: Deferred[] = [];
   /** Finalisations under way; shutdown waits for them before closing the store. */
   private readonly inFlight = new Set<Promise<unknown>>();
-
   constructor(
     private readonly store: AuditStore,
     private readonly signingKey: AuditSigningKey,
     private readonly options: AuditOptions,
+    private readonly checkpoints: AuditCheckpointPublisher,
   ) {
     this.logger = (options.logger ?? pino()).child({ component: 'audit' });
   }
 
   /**
-   * Commits the write-ahead intent. Call before forwarding a change; if it throws (503
-   * `BFF.AUDIT_UNAVAILABLE`), the change must not be forwarded.
+   * Commits the write-ahead intent within `timeoutMs`. Call before forwarding a change; if it throws
+   * (503 `BFF.AUDIT_UNAVAILABLE`), the change must not be forwarded.
    */
-  async begin(attempt: AuditAttempt): Promise<AuditTicket> {
-    const intentId = randomUUID();
+  async begin(intent: Omit<AuditIntent, 'instance_id'>, timeoutMs: number): Promise<void> {
     try {
-      await this.track(this.store.writeIntent({ ...attemptColumns(intentId, attempt), instance_id: this.options.instanceId }));
+      await within(this.store.writeIntent({ ...intent, instance_id: this.options.instanceId }), timeoutMs, 'intent');
     } catch (error) {
-      this.logger.error({ err: error, request_id: attempt.requestId, project_id: attempt.projectId }, 'audit intent could not be written; the change is not forwarded');
+      this.logger.error({ err: error, request_id: intent.request_id, project_id: intent.project_id }, 'audit intent could not be written; the change is not forwarded');
       throw auditUnavailable(error);
     }
-    return { intentId, attempt };
   }
 
   /**
-   * Writes the final record of a begun attempt. Never throws: the upstream may already have
-   * applied the change, so the caller's answer must not depend on this. On failure the record is
-   * logged in full and the intent stays for the sweeper, which records it as `unknown`.
+   * Stores a final record: of a begun attempt (`intentId`), or on its own (refused attempts). Never throws:
+   * the upstream may already have applied the change, so the caller's answer must not depend on this. A
+   * record that cannot be stored within `timeoutMs` is kept and tried again with every sweep (storing is
+   * idempotent by record id), and logged in full meanwhile.
    */
-  async complete(ticket: AuditTicket, outcome: AuditOutcomeDetails): Promise<void> {
-    await this.finalize(ticket.intentId, () => newRecord(ticket.intentId, ticket.attempt, outcome));
-  }
-
-  /** One final record without an intent: denied, invalid and unauthenticated attempts. Never throws. */
-  async record(attempt: AuditAttempt, outcome: AuditOutcomeDetails): Promise<void> {
-    await this.finalize(null, () => newRecord(randomUUID(), attempt, outcome));
-  }
-
-  /**
-   * Runs `fn` under the per-project lock (across instances on PostgreSQL). Failing to take the
-   * lock is a 503 `BFF.AUDIT_UNAVAILABLE`; errors of `fn` pass through unchanged.
-   */
-  async withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    let entered = false;
+  async finalize(intentId: string | null, record: NewAuditRecord, timeoutMs = this.options.statementTimeoutMs): Promise<void> {
     try {
-      return await this.store.withProjectLock(projectId, () => {
-        entered = true;
-        return fn();
-      });
+      await within(this.store_(intentId, record), timeoutMs, 'final record');
     } catch (error) {
-      if (entered) throw error;
+      this.defer({ intentId, record }, error);
+    }
+  }
+
+  /** Takes the project's lock, waiting at most `waitMs`; store faults are 503 `BFF.AUDIT_UNAVAILABLE`. */
+  async lockProject(projectId: string, waitMs: number) {
+    try {
+      return await this.store.lockProject(projectId, waitMs);
+    } catch (error) {
+      if (error instanceof BffError) throw error; // ProjectBusyError
       this.logger.error({ err: error, project_id: projectId }, 'project lock could not be taken');
       throw auditUnavailable(error);
     }
@@ -93,56 +96,104 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
     return this.store.ping();
   }
 
-  /** Finalises intents older than `staleAfterMs` as `unknown`. Concurrent calls share one run. */
+  /** Stores deferred records, then finalises intents nobody alive can finish. Concurrent calls share one run. */
   sweepStaleIntents(): Promise<AuditRecord[]> {
     this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
     return this.sweeping;
   }
 
-  onModuleInit(): void {
-    // At start (intents left by this instance's previous life) and then periodically.
+  async onModuleInit(): Promise<void> {
+    // The lease first: an intent of an instance without a lease is anybody's to sweep.
+    await this.store.renewLease(this.options.instanceId, this.options.leaseTtlMs);
+    this.leaseTimer = setInterval(() => void this.renewLease(), Math.max(100, Math.floor(this.options.leaseTtlMs / 3)));
+    this.leaseTimer.unref();
+    // At start (intents left by instances that died) and then periodically.
     void this.sweepStaleIntents();
     this.sweepTimer = setInterval(() => void this.sweepStaleIntents(), this.options.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
-  /** Stops the sweeper, letting a sweep under way finish. */
+  /** Stops the timers, letting a sweep under way finish. */
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
+    clearInterval(this.leaseTimer);
+    this.sweepTimer = this.leaseTimer = undefined;
     await this.sweeping;
   }
 
-  /** After the HTTP server has drained: finish pending records, then close the store. */
+  /** After the HTTP server has drained: finish pending records, give the lease up, then close the store. */
   async onApplicationShutdown(): Promise<void> {
     await this.onModuleDestroy();
-    await Promise.allSettled([...this.inFlight]);
+    // Bounded: a write stalled on a dead connection must not hold the shutdown.
+    await within(Promise.allSettled([...this.inFlight]), this.options.statementTimeoutMs, 'pending records').catch(() => undefined);
+    await this.storeDeferred();
+    for (const { record } of this.deferred.splice(0)) {
+      this.logger.error({ audit: record }, 'AUDIT RECORD NOT STORED: the store was unreachable until shutdown; this log line is the only trace');
+    }
+    await this.store.dropLease(this.options.instanceId).catch(() => undefined);
     await this.store.close();
   }
 
-  private async sweep(): Promise<AuditRecord[]> {
+  private async renewLease(): Promise<void> {
     try {
-      const records = await this.store.finalizeStaleIntents(new Date(Date.now() - this.options.staleAfterMs), this.signingKey);
-      for (const record of records) this.logger.warn({ audit: record }, 'audit intent finalised as unknown: its request never completed');
+      await within(this.store.renewLease(this.options.instanceId, this.options.leaseTtlMs), this.options.statementTimeoutMs, 'lease');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'audit lease could not be renewed; retrying');
+    }
+  }
+
+  private async sweep(): Promise<AuditRecord[]> {
+    await this.storeDeferred();
+    try {
+      const records = await this.store.finalizeStaleIntents({ olderThanMs: this.options.staleAfterMs }, this.signingKey);
+      if (this.sweepFailing) this.logger.info('stale audit intents can be finalised again');
+      this.sweepFailing = false;
+      for (const record of records) {
+        this.logger.warn({ audit: record }, 'audit intent finalised as unknown: no live instance can finish its request');
+        this.notify(record);
+      }
       return records;
     } catch (error) {
-      this.logger.error({ err: error }, 'stale audit intents could not be finalised; retrying at the next sweep');
+      // Once per outage, not once per sweep.
+      if (!this.sweepFailing) this.logger.error({ err: error }, 'stale audit intents could not be finalised; retrying with every sweep');
+      this.sweepFailing = true;
       return [];
     }
   }
 
-  private async finalize(intentId: string | null, build: () => NewAuditRecord): Promise<void> {
-    let record: NewAuditRecord | undefined;
-    try {
-      record = build();
-      const stored = await this.track(this.store.finalize(intentId, record, this.signingKey));
-      this.logger.info({ audit: stored }, 'audit record');
-    } catch (error) {
-      this.logger.error(
-        { err: error, audit: record, intent_id: intentId },
-        intentId ? 'AUDIT RECORD NOT STORED: the intent is left for the sweeper' : 'AUDIT RECORD NOT STORED: this log line is the only trace',
-      );
+  private async storeDeferred(): Promise<void> {
+    while (this.deferred.length) {
+      const next = this.deferred[0];
+      try {
+        await within(this.store_(next.intentId, next.record), this.options.statementTimeoutMs, 'deferred record');
+      } catch {
+        return; // still unreachable: the next sweep tries again
+      }
+      this.deferred.shift();
     }
+  }
+
+  private async store_(intentId: string | null, record: NewAuditRecord): Promise<void> {
+    const stored = await this.track(this.store.finalize(intentId, record, this.signingKey));
+    this.logger.info({ audit: stored }, 'audit record');
+    this.notify(stored);
+  }
+
+  private defer(entry: Deferred, error: unknown): void {
+    this.deferred.push(entry);
+    if (this.deferred.length > MAX_DEFERRED) {
+      const dropped = this.deferred.shift()!;
+      this.logger.error({ audit: dropped.record }, 'AUDIT RECORD NOT STORED: too many records wait for the store; this log line is the only trace');
+    }
+    this.logger.error(
+      { err: error, audit: entry.record, intent_id: entry.intentId },
+      'audit record not stored yet: kept in memory and retried with every sweep',
+    );
+  }
+
+  /** Every stored record counts towards the next signed checkpoint. */
+  private notify(record: AuditRecord): void {
+    this.checkpoints.noteAppended(record);
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
@@ -153,36 +204,3 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
   }
 }
 
-function auditUnavailable(cause: unknown): BffError {
-  return new BffError(503, ErrorCode.AuditUnavailable, 'The audit store cannot take the record; the change was not forwarded.', { cause });
-}
-
-function attemptColumns(id: string, attempt: AuditAttempt): AuditAttemptColumns {
-  return {
-    id,
-    request_id: attempt.requestId,
-    started_at: attempt.startedAt.toISOString(),
-    actor_kind: attempt.actor.kind,
-    actor_subject: attempt.actor.subject ?? null,
-    actor_client_id: attempt.actor.clientId ?? null,
-    source_ip: attempt.sourceIp,
-    user_agent: attempt.userAgent ?? null,
-    project_id: attempt.projectId,
-    requested: toJsonValue(attempt.requested),
-    before: attempt.before === undefined ? null : toJsonValue(attempt.before),
-  };
-}
-
-function newRecord(id: string, attempt: AuditAttempt, outcome: AuditOutcomeDetails): NewAuditRecord {
-  const columns = attemptColumns(id, attempt);
-  return {
-    ...columns,
-    before: outcome.before === undefined ? columns.before : toJsonValue(outcome.before),
-    outcome: outcome.outcome,
-    http_status: outcome.httpStatus,
-    error_code: outcome.errorCode ?? null,
-    upstream_status: outcome.upstreamStatus ?? null,
-    upstream_request_id: outcome.upstreamRequestId ?? null,
-    duration_ms: Math.max(0, Date.now() - attempt.startedAt.getTime()),
-  };
-}

@@ -1,5 +1,6 @@
 import { AuditSigner } from './audit-chain';
 import { AuditIntent, AuditPage, AuditQuery, AuditRecord, NewAuditRecord } from './audit.types';
+import type { ProjectLock } from './project-locks';
 
 /**
  * The audit store port (and DI token). Two implementations share one Kysely code path:
@@ -19,22 +20,31 @@ export abstract class AuditStore {
   abstract writeIntent(intent: AuditIntent): Promise<void>;
 
   /**
-   * In one transaction: takes the chain lock, reads the head, hashes and signs the record, inserts
-   * it, deletes the intent (if any) and moves the head. Returns the stored record.
+   * In one transaction: takes the chain lock, reads the head, claims the intent (if any), hashes and signs
+   * the record, inserts it and moves the head. When the intent was already swept as `unknown`, the record
+   * gets an id of its own and `amends` names the swept one. Returns the stored record.
    */
   abstract finalize(intentId: string | null, record: NewAuditRecord, signer: AuditSigner): Promise<AuditRecord>;
 
   /**
-   * Turns every intent that started before `olderThan` into an `unknown` record (each chained in
-   * its own transaction); younger intents are left alone. Returns the records written.
+   * Turns into `unknown` records (each chained in its own transaction) the intents that nobody alive can
+   * still finish: those whose instance holds no unexpired lease, and those committed more than
+   * `olderThanMs` ago by the database's clock. Returns the records written.
    */
-  abstract finalizeStaleIntents(olderThan: Date, signer: AuditSigner): Promise<AuditRecord[]>;
+  abstract finalizeStaleIntents(rule: { olderThanMs: number }, signer: AuditSigner): Promise<AuditRecord[]>;
+
+  /** Extends this instance's lease to `ttlMs` from now (database clock). */
+  abstract renewLease(instanceId: string, ttlMs: number): Promise<void>;
+
+  /** Gives the lease up (clean shutdown, after every intent of the instance was finalised). */
+  abstract dropLease(instanceId: string): Promise<void>;
 
   /**
-   * Runs `fn` while holding the per-project lock: no other holder of the same project's lock (in
-   * this process or, for PostgreSQL, any instance) runs at the same time.
+   * Takes the per-project lock: no other holder of the same project's lock (in this process or, for
+   * PostgreSQL, any instance) holds it at the same time. Waits in this process, in arrival order, at most
+   * `waitMs`; then throws ProjectBusyError.
    */
-  abstract withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T>;
+  abstract lockProject(projectId: string, waitMs: number): Promise<ProjectLock>;
 
   /** Newest first, filtered, cursor-paged. */
   abstract query(query: AuditQuery): Promise<AuditPage>;

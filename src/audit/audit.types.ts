@@ -1,44 +1,24 @@
+import type { Selectable } from 'kysely';
+import type { AuditRecordsTable } from './audit-database';
+
 /**
- * Audit record shapes (design §6).
+ * Audit record shapes.
  *
  * Stored records use snake_case because the same names are the database columns, the fields that
  * are hashed and signed, and the wire shape of `GET /audit/events`: one spelling everywhere means
- * no mapping step that could drift from what was signed.
+ * no mapping step that could drift from what was signed. The table types are the source; the types
+ * here are derived from them.
  *
  * Secrets never enter these types: callers pass the actor's identity (kind, subject, client id or
  * API-key name), never tokens, API keys, cookies or upstream signatures.
  */
 
-export const AUDIT_ACTOR_KINDS = ['jwt', 'api-key', 'development', 'anonymous'] as const;
-export type AuditActorKind = (typeof AUDIT_ACTOR_KINDS)[number];
+import type { AuditOutcome } from './audit-database';
 
-export const AUDIT_OUTCOMES = ['succeeded', 'rejected', 'failed', 'denied', 'invalid', 'unknown'] as const;
-export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+export { AUDIT_ACTOR_KINDS, AUDIT_OUTCOMES } from './audit-database';
+export type { AuditActorKind, AuditOutcome, JsonValue } from './audit-database';
 
-/** A JSON value as it comes back from a `jsonb` column. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/** What the feature knows when a change attempt starts. */
-export interface AuditAttempt {
-  /** The BFF's correlation id (`X-Request-Id`). */
-  requestId: string;
-  startedAt: Date;
-  actor: {
-    kind: AuditActorKind;
-    /** JWT `sub` or the API key's configured name; never the token or key itself. */
-    subject?: string;
-    clientId?: string;
-  };
-  sourceIp: string;
-  userAgent?: string;
-  projectId: string;
-  /** The request body as received (already parsed JSON). */
-  requested: unknown;
-  /** The configuration before the change, when already read. */
-  before?: unknown;
-}
-
-/** How the attempt ended. */
+/** How an attempt ended, as the lifecycle owner decided it. */
 export interface AuditOutcomeDetails {
   outcome: AuditOutcome;
   /** The status the caller received. */
@@ -46,64 +26,34 @@ export interface AuditOutcomeDetails {
   errorCode?: string;
   upstreamStatus?: number;
   upstreamRequestId?: string;
-  /** The configuration before the change, if it was read after `begin`. */
-  before?: unknown;
 }
 
-/** Returned by `AuditService.begin`, handed back to `complete`. */
-export interface AuditTicket {
-  readonly intentId: string;
-  readonly attempt: AuditAttempt;
-}
+/** Times as ISO-8601 text with milliseconds, exactly as served and hashed (timestamptz keeps them losslessly). */
+type AsText<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
+
+/**
+ * A stored, chained record: the `audit_records` row (audit-database.ts, the one source of the shape) with
+ * times as text and `seq` as a JS number (2^53 records is out of reach).
+ */
+export type AuditRecord = Omit<AsText<Selectable<AuditRecordsTable>>, 'seq'> & { seq: number };
+
+/** Everything that is hashed: the record without `seq`, `prev_hash`, `hash` and `signature`. */
+export type AuditRecordBody = Omit<AuditRecord, 'seq' | 'prev_hash' | 'hash' | 'signature'>;
+
+/** A final record as handed to the store, before it is chained (the store sets `recorded_at`). */
+export type NewAuditRecord = Omit<AuditRecordBody, 'recorded_at'>;
 
 /** The attempt columns shared by intents and records. */
-export interface AuditAttemptColumns {
-  id: string;
-  request_id: string;
-  /** ISO-8601 with milliseconds, exactly as stored (timestamptz keeps it losslessly). */
-  started_at: string;
-  actor_kind: AuditActorKind;
-  actor_subject: string | null;
-  actor_client_id: string | null;
-  source_ip: string;
-  user_agent: string | null;
-  project_id: string;
-  requested: JsonValue;
-  before: JsonValue | null;
-}
+export type AuditAttemptColumns = Omit<NewAuditRecord, keyof AuditOutcomeColumns>;
+type AuditOutcomeColumns = Pick<
+  AuditRecordsTable,
+  'outcome' | 'http_status' | 'error_code' | 'upstream_status' | 'upstream_request_id' | 'duration_ms' | 'amends'
+>;
 
 /** The write-ahead intent: committed before the upstream call, deleted when finalised. */
 export interface AuditIntent extends AuditAttemptColumns {
-  /** The instance that wrote it; for the record of who crashed. */
+  /** The instance that wrote it: its lease tells whether anybody alive may still finish it. */
   instance_id: string;
-}
-
-/** A final record as handed to the store, before it is chained. */
-export interface NewAuditRecord extends AuditAttemptColumns {
-  outcome: AuditOutcome;
-  /** Null only for `unknown`: nobody knows what the caller received. */
-  http_status: number | null;
-  error_code: string | null;
-  upstream_status: number | null;
-  upstream_request_id: string | null;
-  /** Null only for `unknown`. */
-  duration_ms: number | null;
-}
-
-/** Everything that is hashed: the record without `seq`, `prev_hash`, `hash` and `signature`. */
-export interface AuditRecordBody extends NewAuditRecord {
-  /** Set by the store under the chain lock. */
-  recorded_at: string;
-}
-
-/** A stored, chained record. */
-export interface AuditRecord extends AuditRecordBody {
-  /** Chain order (a JS number: 2^53 records is out of reach). */
-  seq: number;
-  prev_hash: string;
-  hash: string;
-  /** Ed25519 signature of `hash`, base64. */
-  signature: string;
 }
 
 export interface AuditQuery {

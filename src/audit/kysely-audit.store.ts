@@ -1,22 +1,19 @@
 import { Kysely, Selectable, sql, Transaction } from 'kysely';
+import { randomUUID } from 'node:crypto';
 import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
 import { AuditSigner, chainHash, toJsonValue, toSafeText } from './audit-chain';
 import { AuditDatabase, AuditIntentsTable, AuditRecordsTable } from './audit-database';
 import { migrateAuditSchema } from './audit.migrations';
 import { AuditStore } from './audit.store';
-import {
-  AuditAttemptColumns,
-  AuditIntent,
-  AuditPage,
-  AuditQuery,
-  AuditRecord,
-  AuditRecordBody,
-  NewAuditRecord,
-} from './audit.types';
+import { AuditAttemptColumns, AuditIntent, AuditPage, AuditQuery, AuditRecord, AuditRecordBody, NewAuditRecord } from './audit.types';
+import { ProjectBusyError } from './audit-errors';
+import { ProjectLock, ProjectQueues } from './project-locks';
 
 export const MAX_QUERY_LIMIT = 200;
 const STALE_BATCH = 100;
+/** Less time than this left for the cross-instance lock is no real chance of taking it. */
+const MIN_LOCK_TRY_MS = 20;
 
 /**
  * Everything both stores share: schema, chain appends, intents, queries. Subclasses differ only
@@ -24,6 +21,7 @@ const STALE_BATCH = 100;
  */
 export abstract class KyselyAuditStore extends AuditStore {
   private closed = false;
+  private readonly queues = new ProjectQueues();
 
   protected constructor(
     /** Exposed for tools and tests that need raw SQL (e.g. tampering tests). */
@@ -32,8 +30,11 @@ export abstract class KyselyAuditStore extends AuditStore {
     super();
   }
 
-  /** The per-project lock strategy: the one thing, with the dialect, that differs per store. */
-  protected abstract lockProject<T>(projectId: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * The cross-process part of a project lock, taken once this process's queue for the project is ours:
+   * the one thing, with the dialect, that differs per store. Throws ProjectBusyError past `waitMs`.
+   */
+  protected abstract lockAcrossInstances(projectId: string, waitMs: number): Promise<ProjectLock>;
 
   /** Releases what the subclass holds beyond the Kysely pool (lock pool, PGlite, lock file). */
   protected abstract closeResources(): Promise<void>;
@@ -70,36 +71,42 @@ export abstract class KyselyAuditStore extends AuditStore {
   async finalize(intentId: string | null, record: NewAuditRecord, signer: AuditSigner): Promise<AuditRecord> {
     this.ensureOpen();
     return this.db.transaction().execute(async (trx) => {
-      // Head first, then the intent: every path takes the locks in this order (no deadlocks).
+      // Head first, then the intent: every path takes the locks in this order (no deadlocks). Under the
+      // head lock no other append runs, so what is read here stays true until the commit.
       const head = await lockHead(trx);
-      if (intentId !== null) await trx.deleteFrom('audit_intents').where('id', '=', intentId).execute();
-      return append(trx, head, record, signer);
+      let row = record;
+      const existing = await trx.selectFrom('audit_records').selectAll().where('id', '=', record.id).executeTakeFirst();
+      if (existing) {
+        // A retry of a write that did land (its answer was lost): stored once.
+        if (!(intentId !== null && sweptAsUnknown(existing) && record.http_status !== null)) return toRecord(existing);
+        // The sweeper got there first: the real outcome amends its `unknown` record, once.
+        const amendment = await trx.selectFrom('audit_records').selectAll().where('amends', '=', intentId).executeTakeFirst();
+        if (amendment) return toRecord(amendment);
+        row = { ...record, id: randomUUID(), amends: intentId };
+      } else if (intentId !== null) {
+        await trx.deleteFrom('audit_intents').where('id', '=', intentId).execute();
+      }
+      return append(trx, head, row, signer);
     });
   }
 
-  async finalizeStaleIntents(olderThan: Date, signer: AuditSigner): Promise<AuditRecord[]> {
+  async finalizeStaleIntents(rule: { olderThanMs: number }, signer: AuditSigner): Promise<AuditRecord[]> {
     this.ensureOpen();
+    // The database's clock decides, for every instance alike: no client clock skew can make it misfire.
+    const stale = sql<boolean>`(audit_intents.committed_at < now() - ${Math.round(rule.olderThanMs)}::int * interval '1 millisecond'
+      or not exists (select 1 from audit_instance_leases l where l.instance_id = audit_intents.instance_id and l.expires_at > now()))`;
     const written: AuditRecord[] = [];
     for (;;) {
-      const batch = await this.db
-        .selectFrom('audit_intents')
-        .select('id')
-        .where('started_at', '<', olderThan)
-        .orderBy('started_at')
-        .limit(STALE_BATCH)
-        .execute();
+      const batch = await this.db.selectFrom('audit_intents').select('id').where(stale).orderBy('committed_at').limit(STALE_BATCH).execute();
       for (const { id } of batch) {
         const record = await this.db.transaction().execute(async (trx) => {
           const head = await lockHead(trx);
           // Deleting claims the intent: a request finishing now, or another instance's sweeper,
           // finds it gone, so each intent yields exactly one record.
-          const intent = await trx
-            .deleteFrom('audit_intents')
-            .where('id', '=', id)
-            .where('started_at', '<', olderThan)
-            .returningAll()
-            .executeTakeFirst();
-          return intent ? append(trx, head, unknownRecord(intent), signer) : undefined;
+          const intent = await trx.deleteFrom('audit_intents').where('id', '=', id).where(stale).returningAll().executeTakeFirst();
+          // An intent whose insert arrived after its attempt's final record (a stalled connection) is spent.
+          if (!intent || (await recordExists(trx, intent.id))) return undefined;
+          return append(trx, head, unknownRecord(intent), signer);
         });
         if (record) written.push(record);
       }
@@ -107,9 +114,38 @@ export abstract class KyselyAuditStore extends AuditStore {
     }
   }
 
-  withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
+  async renewLease(instanceId: string, ttlMs: number): Promise<void> {
     this.ensureOpen();
-    return this.lockProject(projectId, fn);
+    await sql`insert into audit_instance_leases (instance_id, expires_at)
+      values (${instanceId}, now() + ${Math.round(ttlMs)}::int * interval '1 millisecond')
+      on conflict (instance_id) do update set expires_at = excluded.expires_at`.execute(this.db);
+    // Leases of instances gone for long are litter, not evidence: their intents were swept long ago.
+    await sql`delete from audit_instance_leases where expires_at < now() - interval '1 day'`.execute(this.db);
+  }
+
+  async dropLease(instanceId: string): Promise<void> {
+    this.ensureOpen();
+    await this.db.deleteFrom('audit_instance_leases').where('instance_id', '=', instanceId).execute();
+  }
+
+  async lockProject(projectId: string, waitMs: number): Promise<ProjectLock> {
+    this.ensureOpen();
+    const until = Date.now() + waitMs;
+    const leaveQueue = await this.queues.acquire(projectId, waitMs);
+    try {
+      const left = until - Date.now();
+      // Our turn came at the very end of the wait: busy, not a store that failed to answer in no time.
+      if (left < MIN_LOCK_TRY_MS) throw new ProjectBusyError(waitMs / 1000);
+      const lock = await this.lockAcrossInstances(projectId, left);
+      let released: Promise<void> | undefined;
+      return {
+        lost: lock.lost,
+        release: () => (released ??= lock.release().finally(leaveQueue)),
+      };
+    } catch (error) {
+      leaveQueue();
+      throw error;
+    }
   }
 
   async query(query: AuditQuery): Promise<AuditPage> {
@@ -182,6 +218,7 @@ async function append(trx: Transaction<AuditDatabase>, head: Head, record: NewAu
     upstream_status: record.upstream_status ?? null,
     upstream_request_id: text(record.upstream_request_id),
     duration_ms: record.duration_ms ?? null,
+    amends: record.amends ?? null,
     // Taken under the lock, so recorded_at follows chain order within one clock.
     recorded_at: new Date().toISOString(),
   };
@@ -250,34 +287,24 @@ function unknownRecord(intent: Selectable<AuditIntentsTable>): NewAuditRecord {
     upstream_status: null,
     upstream_request_id: null,
     duration_ms: null,
+    amends: null,
   };
 }
 
+/** The sweeper's record: `unknown` with no status, since nobody knew what the caller received. */
+function sweptAsUnknown(row: Selectable<AuditRecordsTable>): boolean {
+  return row.outcome === 'unknown' && row.http_status === null;
+}
+
+async function recordExists(trx: Transaction<AuditDatabase>, id: string): Promise<boolean> {
+  return (await trx.selectFrom('audit_records').select('seq').where('id', '=', id).executeTakeFirst()) !== undefined;
+}
+
+/** A row as served and hashed: times as ISO text, `seq` as a number; every other column as it is. */
 function toRecord(row: Selectable<AuditRecordsTable>): AuditRecord {
-  return {
-    seq: Number(row.seq),
-    id: row.id,
-    request_id: row.request_id,
-    started_at: row.started_at.toISOString(),
-    recorded_at: row.recorded_at.toISOString(),
-    actor_kind: row.actor_kind,
-    actor_subject: row.actor_subject,
-    actor_client_id: row.actor_client_id,
-    source_ip: row.source_ip,
-    user_agent: row.user_agent,
-    project_id: row.project_id,
-    requested: row.requested,
-    before: row.before,
-    outcome: row.outcome,
-    http_status: row.http_status,
-    error_code: row.error_code,
-    upstream_status: row.upstream_status,
-    upstream_request_id: row.upstream_request_id,
-    duration_ms: row.duration_ms,
-    prev_hash: row.prev_hash,
-    hash: row.hash,
-    signature: row.signature,
-  };
+  const record: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) record[column] = value instanceof Date ? value.toISOString() : value;
+  return { ...(record as Omit<AuditRecord, 'seq'>), seq: Number(row.seq) };
 }
 
 /** Opaque to callers: base64url of the last seq on the page. */

@@ -6,6 +6,7 @@ import { Pool } from 'pg';
 import { AuditDatabase } from './audit-database';
 import { acquireDataDirLock, DataDirLock } from './data-dir-lock';
 import { KyselyAuditStore } from './kysely-audit.store';
+import { NEVER_LOST, ProjectLock } from './project-locks';
 
 export interface PgliteAuditStoreOptions {
   /** Holds `pgdata/` (the PGlite cluster) and `audit.lock`. */
@@ -16,12 +17,10 @@ export interface PgliteAuditStoreOptions {
  * The embedded default. PGlite's own node-postgres adapter lets Kysely's stock PostgresDialect
  * drive it, so the SQL, type parsing and transactions are the very code path PostgreSQL uses.
  * The adapter's pool has one connection: statements and transactions are serialised, which is
- * also why project locks are an in-process mutex here (holding the only connection for a lock
- * would block the work done under it).
+ * also why project locks are only the in-process queue here (holding the only connection for a
+ * lock would block the work done under it).
  */
 export class PgliteAuditStore extends KyselyAuditStore {
-  private readonly projectLocks = new KeyedMutex();
-
   private constructor(
     db: Kysely<AuditDatabase>,
     private readonly pglite: PGlite,
@@ -43,8 +42,9 @@ export class PgliteAuditStore extends KyselyAuditStore {
     }
   }
 
-  protected lockProject<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    return this.projectLocks.run(projectId, fn);
+  /** One process owns the directory, so the in-process queue already excludes every other holder. */
+  protected lockAcrossInstances(): Promise<ProjectLock> {
+    return Promise.resolve({ lost: NEVER_LOST, release: () => Promise.resolve() });
   }
 
   protected async closeResources(): Promise<void> {
@@ -52,27 +52,6 @@ export class PgliteAuditStore extends KyselyAuditStore {
       await this.pglite.close();
     } finally {
       this.dataDirLock.release();
-    }
-  }
-}
-
-/** One promise chain per key: callers run one after another, in arrival order. */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => done);
-    this.tails.set(key, tail);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-      // Forget idle keys so the map does not grow with every project ever seen.
-      if (this.tails.get(key) === tail) this.tails.delete(key);
     }
   }
 }

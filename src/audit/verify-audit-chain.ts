@@ -1,5 +1,7 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chainHash, GENESIS_HASH, verifyHashSignature } from './audit-chain';
+import { AuditCheckpoint, parseCheckpoint, verifyCheckpointSignature } from './audit-checkpoint';
 import { resolveAuditPublicKey } from './audit-signing-key';
 import { AuditStore } from './audit.store';
 import { openAuditStore } from './open-audit-store';
@@ -15,13 +17,54 @@ export type AuditChainVerification =
  * `count` is the number of records that checked out before the break.
  */
 export async function verifyAuditChain(store: AuditStore, publicKeyPem: string | KeyObject): Promise<AuditChainVerification> {
-  const publicKey = typeof publicKeyPem === 'string' ? createPublicKey(publicKeyPem) : publicKeyPem;
+  return (await walkChain(store, toPublicKey(publicKeyPem))).result;
+}
+
+/** The chain checked as by `verifyAuditChain`, then against a saved checkpoint. */
+export type AuditCheckpointVerification =
+  | AuditChainVerification
+  /** The checkpoint's signature does not verify: it proves nothing (and the chain was not walked). */
+  | { ok: false; count: number; checkpointForged: true }
+  /** The chain ends before the checkpoint's record: its newest records were cut off. */
+  | { ok: false; count: number; cutOff: { chainEndsAt: number; checkpointSeq: number } };
+
+/**
+ * Also proves what the chain alone cannot: that it still reaches the checkpoint's record, with the
+ * checkpoint's hash. Records cut off the end, with the head row rewound to match, fail here.
+ */
+export async function verifyAuditChainWithCheckpoint(
+  store: AuditStore,
+  publicKeyPem: string | KeyObject,
+  checkpoint: AuditCheckpoint,
+): Promise<AuditCheckpointVerification> {
+  const publicKey = toPublicKey(publicKeyPem);
+  if (!verifyCheckpointSignature(checkpoint, publicKey)) return { ok: false, count: 0, checkpointForged: true };
+  const { result, end, atSeq } = await walkChain(store, publicKey, checkpoint.seq);
+  if (!result.ok) return result;
+  if (end < checkpoint.seq) return { ok: false, count: result.count, cutOff: { chainEndsAt: end, checkpointSeq: checkpoint.seq } };
+  const hash = checkpoint.seq === 0 ? GENESIS_HASH : atSeq?.hash;
+  if (hash !== checkpoint.hash) {
+    const reason = 'hash is not the one the checkpoint names (the chain up to here was rewritten and re-signed, or the checkpoint is of another chain)';
+    return { ok: false, count: result.count, firstBroken: { seq: checkpoint.seq, id: atSeq?.id ?? '(start of the chain)', reason } };
+  }
+  return result;
+}
+
+const toPublicKey = (key: string | KeyObject): KeyObject => (typeof key === 'string' ? createPublicKey(key) : key);
+
+/** The walk, with where the verified chain ends and the record at `wantedSeq` (when asked for). */
+async function walkChain(
+  store: AuditStore,
+  publicKey: KeyObject,
+  wantedSeq?: number,
+): Promise<{ result: AuditChainVerification; end: number; atSeq?: { id: string; hash: string } }> {
   // Read first: records appended while we walk are beyond it and not judged.
   const head = await store.readHead();
   let prev = { seq: 0, hash: GENESIS_HASH };
   let count = 0;
   let lastId: string | undefined;
-  const broken = (seq: number, id: string, reason: string): AuditChainVerification => ({ ok: false, count, firstBroken: { seq, id, reason } });
+  let atSeq: { id: string; hash: string } | undefined;
+  const broken = (seq: number, id: string, reason: string) => ({ result: { ok: false as const, count, firstBroken: { seq, id, reason } }, end: prev.seq });
 
   for await (const record of store.readChain()) {
     if (record.seq > head.seq) break;
@@ -37,6 +80,7 @@ export async function verifyAuditChain(store: AuditStore, publicKeyPem: string |
     }
     prev = { seq: record.seq, hash: record.hash };
     lastId = record.id;
+    if (record.seq === wantedSeq) atSeq = { id: record.id, hash: record.hash };
     count++;
   }
 
@@ -46,7 +90,7 @@ export async function verifyAuditChain(store: AuditStore, publicKeyPem: string |
       ? broken(prev.seq, lastId ?? '(none)', 'the chain head does not match this last record (the head was altered)')
       : broken(head.seq, '(missing)', `the chain ends at seq=${prev.seq} but its head names seq=${head.seq} (records were removed from the end)`);
   }
-  return { ok: true, count };
+  return { result: { ok: true, count }, end: prev.seq, atSeq };
 }
 
 export interface AuditVerifyOptions {
@@ -55,11 +99,18 @@ export interface AuditVerifyOptions {
   publicKeyPem?: string;
   /** Used only to derive the public key when no public key is given. */
   privateKeyPem?: string;
+  /** A saved checkpoint (the JSON of `GET /audit/checkpoint`) the chain must still contain. */
+  checkpointFile?: string;
 }
 
+/** Without a checkpoint, a chain cut short with its head rewound to match verifies too: say so. */
+export const NO_CHECKPOINT_CAVEAT =
+  'without a saved checkpoint, removal of the newest records cannot be excluded; save GET /audit/checkpoint outside the database and pass --checkpoint FILE';
+
 /**
- * `npm run audit:verify`: prints one line and returns the exit code: 0 intact, 1 broken,
- * 2 could not verify (no key, store unreachable or locked by a running PGlite instance).
+ * `npm run audit:verify`: prints one line and returns the exit code: 0 intact (and containing the
+ * checkpoint, if given), 1 broken or the checkpoint forged, 2 could not verify (no key, unreadable
+ * checkpoint, store unreachable or locked by a running PGlite instance).
  */
 export async function runAuditVerify(
   options: AuditVerifyOptions,
@@ -70,14 +121,29 @@ export async function runAuditVerify(
   let store: AuditStore | undefined;
   try {
     const publicKey = resolveAuditPublicKey(options);
+    const checkpoint = options.checkpointFile === undefined ? undefined : readCheckpoint(options.checkpointFile);
     store = await openAuditStore(options);
-    const result = await verifyAuditChain(store, publicKey);
+    const result = checkpoint ? await verifyAuditChainWithCheckpoint(store, publicKey, checkpoint) : await verifyAuditChain(store, publicKey);
     if (result.ok) {
-      print(`audit chain intact: ${result.count} records`);
+      print(
+        checkpoint
+          ? `audit chain intact: ${result.count} records, containing the checkpoint of seq=${checkpoint.seq} signed at ${checkpoint.time}`
+          : `audit chain intact: ${result.count} records (${NO_CHECKPOINT_CAVEAT})`,
+      );
       return 0;
     }
-    const { seq, id, reason } = result.firstBroken;
-    print(`audit chain BROKEN at record seq=${seq} id=${id}: ${reason}`);
+    if ('checkpointForged' in result) {
+      print(`audit checkpoint REFUSED: checkpoint signature does not verify (the checkpoint was altered, forged or signed with another key)`);
+    } else if ('cutOff' in result) {
+      const { chainEndsAt, checkpointSeq } = result.cutOff;
+      print(
+        `audit chain BROKEN: the chain ends at seq=${chainEndsAt} but checkpoint names seq=${checkpointSeq}: ` +
+          `records from seq=${chainEndsAt + 1} are missing (cut off the end)`,
+      );
+    } else {
+      const { seq, id, reason } = result.firstBroken;
+      print(`audit chain BROKEN at record seq=${seq} id=${id}: ${reason}`);
+    }
     return 1;
   } catch (error) {
     onUnverifiable?.(error);
@@ -85,5 +151,13 @@ export async function runAuditVerify(
     return 2;
   } finally {
     await store?.close().catch(() => undefined);
+  }
+}
+
+function readCheckpoint(file: string): AuditCheckpoint {
+  try {
+    return parseCheckpoint(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`the checkpoint ${file} cannot be used: ${(error as Error).message}`, { cause: error });
   }
 }

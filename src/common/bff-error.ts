@@ -19,6 +19,11 @@ export interface BffErrorOptions {
   /** Extra response headers, e.g. `Retry-After` or `WWW-Authenticate`. */
   headers?: Record<string, string>;
   cause?: unknown;
+  /**
+   * The request may have taken effect although it failed: it reached a system that could have applied it
+   * and no well-formed answer came back (a timeout, a reset, an unreadable body, a 5xx).
+   */
+  outcomeUnknown?: boolean;
 }
 
 /**
@@ -29,6 +34,7 @@ export class BffError extends Error {
   readonly errors?: FieldError[];
   readonly upstream?: UpstreamInfo;
   readonly headers?: Record<string, string>;
+  readonly outcomeUnknown: boolean;
 
   constructor(
     readonly status: number,
@@ -42,5 +48,6 @@ export class BffError extends Error {
     this.errors = options.errors;
     this.upstream = options.upstream;
     this.headers = options.headers;
+    this.outcomeUnknown = options.outcomeUnknown ?? false;
   }
 }

@@ -15,6 +15,7 @@ export const ErrorCode = {
   UpstreamUnavailable: 'BFF.UPSTREAM_UNAVAILABLE',
   UpstreamTimeout: 'BFF.UPSTREAM_TIMEOUT',
   AuditUnavailable: 'BFF.AUDIT_UNAVAILABLE',
+  ProjectBusy: 'BFF.PROJECT_BUSY',
   Internal: 'BFF.INTERNAL',
 } as const;
 

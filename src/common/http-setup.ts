@@ -2,6 +2,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AllErrorsFilter } from './all-errors.filter';
+import { useJsonBodyParser } from './json-body';
 import { requestContext } from './request-context';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
@@ -33,6 +34,7 @@ export function configureHttp(app: NestFastifyApplication): void {
   // filter, so this one filter writes every error body.
   // JSON only: without this, text/plain bodies would be parsed as strings instead of answering 415.
   fastify.removeContentTypeParser('text/plain');
+  useJsonBodyParser(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     done();

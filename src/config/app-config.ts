@@ -21,8 +21,18 @@ export class AppConfig {
     dataDir: string;
     /** Ed25519 private key (PKCS#8 PEM); generated under the data directory when unset (not in production). */
     signingKeyPem?: string;
+    /** The whole PUT — lock wait, read-before, intent, upstream, final record — ends within this. */
+    changeDeadlineMs: number;
+    /** The share of the deadline a PUT may wait for its project's lock (then 503 `BFF.PROJECT_BUSY`). */
+    lockWaitMs: number;
+    statementTimeoutMs: number;
+    poolMax: number;
+    lockPoolMax: number;
+    leaseTtlMs: number;
     staleAfterMs: number;
     sweepIntervalMs: number;
+    checkpointEveryRecords: number;
+    checkpointIntervalMs: number;
   };
 
   get production(): boolean {

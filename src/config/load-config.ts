@@ -55,8 +55,16 @@ const schema = z
     DATA_DIR: z.string().min(1).default('./data'),
     AUDIT_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional(),
     AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
-    AUDIT_STALE_AFTER_MS: z.coerce.number().int().positive().optional(),
-    AUDIT_SWEEP_INTERVAL_MS: int(30_000, 100),
+    AUDIT_SWEEP_INTERVAL_MS: int(10_000, 100),
+    AUDIT_STALE_MARGIN_MS: int(15_000),
+    AUDIT_LEASE_TTL_MS: int(20_000, 300),
+    AUDIT_STATEMENT_TIMEOUT_MS: int(2_000, 100),
+    AUDIT_POOL_MAX: int(10, 1),
+    AUDIT_LOCK_POOL_MAX: int(30, 1),
+    AUDIT_CHECKPOINT_EVERY_RECORDS: int(1_000, 1),
+    AUDIT_CHECKPOINT_INTERVAL_MS: int(300_000, 1_000),
+    CHANGE_DEADLINE_MS: int(15_000, 500),
+    CHANGE_LOCK_WAIT_MS: int(5_000, 1),
 
     UPSTREAM_ATTEMPT_TIMEOUT_MS: int(2_000, 1),
     UPSTREAM_DEADLINE_MS: int(8_000, 1),
@@ -119,10 +127,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       databaseUrl: e.DATABASE_URL,
       dataDir: join(e.DATA_DIR, 'audit'),
       signingKeyPem,
-      // The longest a change can take: the before-read and the update, each within the upstream deadline,
-      // plus a margin for the lock and the store. Younger intents may still be in flight somewhere.
-      staleAfterMs: e.AUDIT_STALE_AFTER_MS ?? 2 * e.UPSTREAM_DEADLINE_MS + 30_000,
+      changeDeadlineMs: e.CHANGE_DEADLINE_MS,
+      lockWaitMs: e.CHANGE_LOCK_WAIT_MS,
+      statementTimeoutMs: e.AUDIT_STATEMENT_TIMEOUT_MS,
+      poolMax: e.AUDIT_POOL_MAX,
+      lockPoolMax: e.AUDIT_LOCK_POOL_MAX,
+      leaseTtlMs: e.AUDIT_LEASE_TTL_MS,
+      // An intent older than the whole change deadline plus this margin (counted from its commit) cannot
+      // belong to a request still in flight, whatever its instance's lease says.
+      staleAfterMs: e.CHANGE_DEADLINE_MS + e.AUDIT_STALE_MARGIN_MS,
       sweepIntervalMs: e.AUDIT_SWEEP_INTERVAL_MS,
+      checkpointEveryRecords: e.AUDIT_CHECKPOINT_EVERY_RECORDS,
+      checkpointIntervalMs: e.AUDIT_CHECKPOINT_INTERVAL_MS,
     },
     smn: {
       emulator,
@@ -233,6 +249,9 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   }
   if (env.NODE_ENV === 'production' && !env.AUDIT_SIGNING_KEY && !env.AUDIT_SIGNING_KEY_FILE) {
     problems.push('AUDIT_SIGNING_KEY: required in production (or AUDIT_SIGNING_KEY_FILE): the key that signs audit records must live outside the database');
+  }
+  if (Number(env.CHANGE_LOCK_WAIT_MS ?? 5_000) >= Number(env.CHANGE_DEADLINE_MS ?? 15_000)) {
+    problems.push('CHANGE_LOCK_WAIT_MS: must be less than CHANGE_DEADLINE_MS (the lock wait is a share of the whole change deadline)');
   }
   if (Number(env.UPSTREAM_DEADLINE_MS ?? 8_000) < Number(env.UPSTREAM_ATTEMPT_TIMEOUT_MS ?? 2_000)) {
     problems.push('UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS');

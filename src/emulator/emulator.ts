@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -98,6 +99,8 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
   app.decorateRequest('logEntry', null);
 
   const closing = new AbortController();
+  // Every delayed answer listens for the close: many at once is normal here, not a leak.
+  setMaxListeners(0, closing.signal);
   const hung = new Set<Socket>();
   const faultEnvironment: FaultEnvironment = {
     signal: closing.signal,

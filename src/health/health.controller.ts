@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { ShutdownState } from './shutdown-state';
-import { AuditHealthIndicator } from './audit.health';
+import { AuditHealthIndicator } from '../audit/audit.health';
 import { UpstreamHealthIndicator } from './upstream.health';
 
 @ApiExcludeController()

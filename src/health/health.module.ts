@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { SmnModule } from '../smn/smn.module';
-import { AuditHealthIndicator } from './audit.health';
+import { AuditHealthIndicator } from '../audit/audit.health';
 import { HealthController } from './health.controller';
 import { ShutdownState } from './shutdown-state';
 import { UpstreamHealthIndicator } from './upstream.health';

@@ -1,6 +1,7 @@
 import { AuditStore } from '../audit/audit.store';
 import type { AuditIntent, AuditPage, AuditQuery, AuditRecord, NewAuditRecord } from '../audit/audit.types';
 import type { AuditSigner } from '../audit/audit-chain';
+import type { ProjectLock } from '../audit/project-locks';
 import { MetricsService } from './metrics.service';
 
 /** Audit write duration and failures by wrapping the store port (house style #9). */
@@ -20,8 +21,16 @@ export class MeteredAuditStore extends AuditStore {
     return this.timed('finalize', () => this.inner.finalize(intentId, record, signer));
   }
 
-  finalizeStaleIntents(olderThan: Date, signer: AuditSigner): Promise<AuditRecord[]> {
-    return this.timed('finalizeStaleIntents', () => this.inner.finalizeStaleIntents(olderThan, signer));
+  finalizeStaleIntents(rule: { olderThanMs: number }, signer: AuditSigner): Promise<AuditRecord[]> {
+    return this.timed('finalizeStaleIntents', () => this.inner.finalizeStaleIntents(rule, signer));
+  }
+
+  renewLease(instanceId: string, ttlMs: number): Promise<void> {
+    return this.timed('renewLease', () => this.inner.renewLease(instanceId, ttlMs));
+  }
+
+  dropLease(instanceId: string): Promise<void> {
+    return this.inner.dropLease(instanceId);
   }
 
   migrate(): Promise<void> {
@@ -33,8 +42,8 @@ export class MeteredAuditStore extends AuditStore {
   close(): Promise<void> {
     return this.inner.close();
   }
-  withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    return this.inner.withProjectLock(projectId, fn);
+  lockProject(projectId: string, waitMs: number): Promise<ProjectLock> {
+    return this.inner.lockProject(projectId, waitMs);
   }
   query(query: AuditQuery): Promise<AuditPage> {
     return this.inner.query(query);

@@ -1,4 +1,4 @@
-import { SmnPort, SmnWriteResult, SmsCallback, SmsCallbackList, SmsEventType } from '../smn/smn.port';
+import { SmnCallOptions, SmnPort, SmnWriteResult, SmsCallback, SmsCallbackList, SmsEventType } from '../smn/smn.port';
 import { MetricsService } from './metrics.service';
 
 /** Upstream metrics by wrapping the port (house style #9), not by timers inside the adapter. */
@@ -10,15 +10,15 @@ export class MeteredSmnPort extends SmnPort {
     super();
   }
 
-  listSmsCallbacks(projectId: string, eventType?: SmsEventType): Promise<SmsCallbackList> {
+  listSmsCallbacks(projectId: string, eventType?: SmsEventType, options?: SmnCallOptions): Promise<SmsCallbackList> {
     return this.metrics.time(this.metrics.upstreamDuration, { operation: 'listSmsCallbacks' }, () =>
-      this.inner.listSmsCallbacks(projectId, eventType),
+      this.inner.listSmsCallbacks(projectId, eventType, options),
     );
   }
 
-  updateSmsCallbacks(projectId: string, callbacks: SmsCallback[]): Promise<SmnWriteResult> {
+  updateSmsCallbacks(projectId: string, callbacks: SmsCallback[], options?: SmnCallOptions): Promise<SmnWriteResult> {
     return this.metrics.time(this.metrics.upstreamDuration, { operation: 'updateSmsCallbacks' }, () =>
-      this.inner.updateSmsCallbacks(projectId, callbacks),
+      this.inner.updateSmsCallbacks(projectId, callbacks, options),
     );
   }
 }

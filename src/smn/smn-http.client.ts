@@ -2,11 +2,12 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import type { AxiosResponse } from 'axios';
 import { isAxiosError } from 'axios';
+import { BffError } from '../common/bff-error';
 import { requestContext } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { SmnEndpoints } from './smn-endpoints';
 import { SmnAuthFailedError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
-import { SMS_EVENT_TYPES, SmnPort, SmnWriteResult, SmsCallback, SmsCallbackList, SmsEventType } from './smn.port';
+import { SMS_EVENT_TYPES, SmnCallOptions, SmnPort, SmnWriteResult, SmsCallback, SmsCallbackList, SmsEventType } from './smn.port';
 import { SmnRequestAuthorizer } from './smn-request-authorizer';
 import { UpstreamResilience } from './upstream-resilience';
 
@@ -32,9 +33,9 @@ export class SmnHttpClient extends SmnPort {
     super();
   }
 
-  async listSmsCallbacks(projectId: string, eventType?: SmsEventType): Promise<SmsCallbackList> {
+  async listSmsCallbacks(projectId: string, eventType?: SmsEventType, options: SmnCallOptions = {}): Promise<SmsCallbackList> {
     const query = eventType ? `?event_type=${encodeURIComponent(eventType)}` : '';
-    const answer = await this.call('GET', projectId, query);
+    const answer = await this.call('GET', projectId, query, undefined, options.signal);
     const body = answer.body as { request_id?: unknown; callback?: unknown };
     if (typeof body?.request_id !== 'string' || !Array.isArray(body.callback) || !body.callback.every(isWireCallback)) {
       throw malformed(answer);
@@ -45,29 +46,54 @@ export class SmnHttpClient extends SmnPort {
     };
   }
 
-  async updateSmsCallbacks(projectId: string, callbacks: SmsCallback[]): Promise<SmnWriteResult> {
+  async updateSmsCallbacks(projectId: string, callbacks: SmsCallback[], options: SmnCallOptions = {}): Promise<SmnWriteResult> {
     const body = JSON.stringify({ callback: callbacks.map((c) => ({ event_type: c.eventType, topic_urn: c.topicUrn })) });
-    const answer = await this.call('PUT', projectId, '', body);
+    // Whether any attempt may have reached SMN without a well-formed answer: then nobody knows if it applied.
+    let mayHaveApplied = false;
+    const noteFailure = (error: unknown) => (mayHaveApplied ||= mayHaveReachedSmn(error));
+    let answer: UpstreamAnswer;
+    try {
+      answer = await this.call('PUT', projectId, '', body, options.signal, noteFailure);
+    } catch (error) {
+      throw mayHaveApplied ? withUnknownOutcome(error) : error;
+    }
     const requestId = (answer.body as { request_id?: unknown })?.request_id;
-    if (typeof requestId !== 'string') throw malformed(answer);
+    // A 2xx whose body is unreadable: SMN took the request, and what it did is not known.
+    if (typeof requestId !== 'string') throw withUnknownOutcome(malformed(answer));
     return { requestId };
   }
 
-  private async call(method: 'GET' | 'PUT', projectId: string, query: string, body?: string): Promise<UpstreamAnswer> {
+  private async call(
+    method: 'GET' | 'PUT',
+    projectId: string,
+    query: string,
+    body?: string,
+    outer?: AbortSignal,
+    onAttemptFailed?: (error: unknown) => void,
+  ): Promise<UpstreamAnswer> {
     const region = this.endpoints.regionOf(projectId);
     if (!region) throw new Error(`project ${projectId} has no configured region`); // the service checks first
     const baseUrl = this.endpoints.baseUrlFor(region);
     const url = `${baseUrl}/v2/${projectId}/notifications/sms/callback${query}`;
     const requestId = requestContext.current()?.requestId;
 
-    return this.resilience.execute(baseUrl, async (signal) => {
-      let sent = await this.send(method, url, projectId, body, requestId, signal);
-      // An IAM token that SMN no longer accepts is dropped and replaced, once.
-      if (sent.response.status === 401 && this.authorizer.refreshAfterRejection(projectId, sent.headers)) {
-        sent = await this.send(method, url, projectId, body, requestId, signal);
-      }
-      return this.interpret(sent.response);
-    });
+    return this.resilience.execute(
+      baseUrl,
+      async (signal) => {
+        try {
+          let sent = await this.send(method, url, projectId, body, requestId, signal);
+          // An IAM token that SMN no longer accepts is dropped and replaced, once.
+          if (sent.response.status === 401 && this.authorizer.refreshAfterRejection(projectId, sent.headers)) {
+            sent = await this.send(method, url, projectId, body, requestId, signal);
+          }
+          return this.interpret(sent.response);
+        } catch (error) {
+          onAttemptFailed?.(error);
+          throw error;
+        }
+      },
+      outer,
+    );
   }
 
   private async send(
@@ -148,6 +174,32 @@ function transportError(error: unknown): Error {
   // ERR_CANCELED: the overall deadline aborted the attempt; the resilience layer reports the deadline.
   if (error.code === 'ERR_CANCELED') return error;
   return new SmnUnavailableError(`SMN could not be reached (${error.code ?? 'network error'}).`, undefined, true, error);
+}
+
+/** Connection errors that prove the request never left: nothing can have been applied. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * False only for failures that prove SMN did not apply the request: a well-formed refusal (4xx, including
+ * its gateway's 401/403/429) or a connection that was never made. Timeouts, resets, 5xx and unreadable
+ * answers may come after SMN applied it.
+ */
+function mayHaveReachedSmn(error: unknown): boolean {
+  if (error instanceof SmnRejectedError || error instanceof SmnAuthFailedError || error instanceof SmnThrottledError) return false;
+  const code = ((error as { cause?: { code?: string } })?.cause ?? {}).code;
+  return !(error instanceof SmnUnavailableError && error.upstream === undefined && code !== undefined && NOT_SENT.has(code));
+}
+
+/** The same failure for the caller, marked as one whose change may have been applied. */
+function withUnknownOutcome(error: unknown): BffError {
+  const e = error instanceof BffError ? error : new SmnUnavailableError('SMN could not be reached.', undefined, false, error);
+  return new BffError(e.status, e.code, `${e.message} The change may have been applied: GET the configuration to see.`, {
+    upstream: e.upstream,
+    headers: e.headers,
+    errors: e.errors,
+    cause: error,
+    outcomeUnknown: true,
+  });
 }
 
 function parseJson(text: string | undefined): unknown {

@@ -18,6 +18,11 @@ export interface SmnWriteResult {
   requestId: string;
 }
 
+export interface SmnCallOptions {
+  /** Ends the call (all its attempts and backoff) when aborted: the caller's share of a larger deadline. */
+  signal?: AbortSignal;
+}
+
 /**
  * The SMN operations the BFF needs, by intention. The feature depends on this port only; the HTTP
  * adapter owns URLs, signing, timeouts, retries, the breaker and error translation. Failures are thrown
@@ -25,8 +30,11 @@ export interface SmnWriteResult {
  */
 export abstract class SmnPort {
   /** ListSmsEvent: the configured callbacks of a project, optionally of one event type. */
-  abstract listSmsCallbacks(projectId: string, eventType?: SmsEventType): Promise<SmsCallbackList>;
+  abstract listSmsCallbacks(projectId: string, eventType?: SmsEventType, options?: SmnCallOptions): Promise<SmsCallbackList>;
 
-  /** UpdateSmsEvent: upserts per event type; an empty topic URN removes that event's callback. */
-  abstract updateSmsCallbacks(projectId: string, callbacks: SmsCallback[]): Promise<SmnWriteResult>;
+  /**
+   * UpdateSmsEvent: upserts per event type; an empty topic URN removes that event's callback. A failure
+   * after the change may have reached SMN (no well-formed answer came back) has `outcomeUnknown` set.
+   */
+  abstract updateSmsCallbacks(projectId: string, callbacks: SmsCallback[], options?: SmnCallOptions): Promise<SmnWriteResult>;
 }

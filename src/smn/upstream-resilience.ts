@@ -26,11 +26,13 @@ export class UpstreamResilience {
 
   constructor(private readonly config: UpstreamPolicyConfig) {}
 
-  async execute<T>(endpoint: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /** `outer` (optional) ends the call early: a share of a larger deadline that the caller keeps. */
+  async execute<T>(endpoint: string, attempt: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
     const { policy } = this.policyFor(endpoint);
     try {
-      return await policy.execute(({ signal }) => attempt(signal));
+      return await policy.execute(({ signal }) => attempt(signal), outer);
     } catch (error) {
+      if (outer?.aborted) throw new SmnTimeoutError('SMN did not answer within the time left to this request.');
       if (error instanceof BrokenCircuitError) {
         throw new SmnCircuitOpenError(Math.ceil(this.config.breakerHalfOpenAfterMs / 1000));
       }

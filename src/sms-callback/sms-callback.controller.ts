@@ -1,10 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Put, Query, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { Attempt, AuditedChange, ChangeAttempt } from '../audit/change-attempt';
 import { Authenticated } from '../auth/authenticated.decorator';
 import { Scope } from '../auth/caller';
 import { ApiErrorResponses } from '../common/api-error-responses.decorator';
-import { Attempt, ChangeAttempt } from './change-attempt';
 import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks-query.dto';
 import { ProjectParamsDto } from './dto/project-params.dto';
 import { SmsCallbackListDto } from './dto/sms-callback-list.dto';
@@ -36,6 +36,7 @@ export class SmsCallbackController {
 
   /** Sets or removes the topics that receive a project's SMS events (SMN UpdateSmsEvent). Every attempt is audited. */
   @Put()
+  @AuditedChange()
   @Authenticated(Scope.SmsCallbackWrite)
   @HttpCode(200)
   @ApiOperation({ operationId: 'updateSmsCallbacks', summary: 'Update SMS event callbacks' })
@@ -45,10 +46,11 @@ export class SmsCallbackController {
   async update(
     @Param() params: ProjectParamsDto,
     @Body() body: UpdateSmsCallbacksDto,
+    @Headers('if-match') ifMatch: string | undefined,
     @Attempt() attempt: ChangeAttempt,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<UpdateResultDto> {
-    return withEtag(reply, await this.service.update(params.project_id, body, attempt));
+    return withEtag(reply, await this.service.update(params.project_id, body, ifMatch, attempt));
   }
 }
 

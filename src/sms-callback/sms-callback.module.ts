@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
+import { ChangeAttemptsModule } from '../audit/change-attempts.module';
 import { SmnModule } from '../smn/smn.module';
 import { SmsCallbackController } from './sms-callback.controller';
 import { SmsCallbackService } from './sms-callback.service';
-import { RefusedAttemptsAudit } from './refused-attempts.audit';
 
 @Module({
-  imports: [SmnModule],
+  imports: [SmnModule, ChangeAttemptsModule],
   controllers: [SmsCallbackController],
-  providers: [SmsCallbackService, RefusedAttemptsAudit],
+  providers: [SmsCallbackService],
 })
 export class SmsCallbackModule {}

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { AuditService } from '../audit/audit.service';
+import { ChangeAttempt } from '../audit/change-attempt';
+import { ChangeAttemptLifecycle } from '../audit/change-attempt.lifecycle';
 import { BffError, FieldError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
 import { validationFailed } from '../common/validation';
 import { SmnEndpoints } from '../smn/smn-endpoints';
-import { SmnPort, SmsCallback, SmsEventType } from '../smn/smn.port';
-import { outcomeOfError } from './audit-outcome';
-import { ChangeAttempt } from './change-attempt';
+import { SmnPort, SmsEventType } from '../smn/smn.port';
 import { applyUpdate, configurationEtag, ifMatchSatisfied } from './configuration-etag';
 import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks-query.dto';
 import { SmsCallbackListDto } from './dto/sms-callback-list.dto';
@@ -26,7 +25,7 @@ export class SmsCallbackService {
   constructor(
     private readonly smn: SmnPort,
     private readonly endpoints: SmnEndpoints,
-    private readonly audit: AuditService,
+    private readonly changes: ChangeAttemptLifecycle,
   ) {}
 
   async list(projectId: string, query: ListSmsCallbacksQueryDto): Promise<WithEtag<SmsCallbackListDto>> {
@@ -38,58 +37,26 @@ export class SmsCallbackService {
   }
 
   /**
-   * Under the project lock: read the configuration before, check `If-Match`, commit the audit intent, and
-   * only then forward the change (write-ahead, fail closed). Every path ends in exactly one audit record.
+   * The business rule: the topics must belong to the project and its region, and with `If-Match` the
+   * configuration must still be the one the caller read. The change attempt lifecycle runs the steps
+   * under the project lock, write-ahead audited, within the change deadline.
    */
-  async update(projectId: string, body: UpdateSmsCallbacksDto, attempt: ChangeAttempt): Promise<WithEtag<UpdateResultDto>> {
-    try {
-      assertTopicsBelongTo(projectId, this.regionOf(projectId), body.callback);
-    } catch (error) {
-      throw await this.recordRefusal(attempt, error);
-    }
+  async update(projectId: string, body: UpdateSmsCallbacksDto, ifMatch: string | undefined, attempt: ChangeAttempt): Promise<WithEtag<UpdateResultDto>> {
+    assertTopicsBelongTo(projectId, this.regionOf(projectId), body.callback);
     const update = SmsCallbackMapper.toDomain(body.callback);
-
-    return this.audit.withProjectLock(projectId, async () => {
-      let before: SmsCallback[];
-      try {
-        before = (await this.smn.listSmsCallbacks(projectId)).callbacks;
-      } catch (error) {
-        throw await this.recordRefusal(attempt, error);
-      }
-      const beforeState = SmsCallbackMapper.toWire(before);
-      // An empty If-Match is a list of no tags: it matches nothing (RFC 9110), it is not "no precondition".
-      if (attempt.ifMatch !== undefined && !ifMatchSatisfied(attempt.ifMatch, configurationEtag(before))) {
-        const error = new BffError(
-          412,
-          ErrorCode.PreconditionFailed,
-          'The configuration changed since it was read: GET it again and retry with its ETag.',
-        );
-        throw await this.recordRefusal(attempt, error, beforeState);
-      }
-
-      const ticket = await this.audit.begin({ ...attempt.audit, before: beforeState });
-      attempt.recorded = true;
-      try {
-        const result = await this.smn.updateSmsCallbacks(projectId, update);
-        await this.audit.complete(ticket, {
-          outcome: 'succeeded',
-          httpStatus: 200,
-          upstreamStatus: 200,
-          upstreamRequestId: result.requestId,
-        });
-        return { body: SmsCallbackMapper.toUpdateResultDto(result), etag: configurationEtag(applyUpdate(before, update)) };
-      } catch (error) {
-        await this.audit.complete(ticket, outcomeOfError(error, true));
-        throw error;
-      }
+    const { before, result } = await this.changes.run(attempt, {
+      readBefore: async (signal) => (await this.smn.listSmsCallbacks(projectId, undefined, { signal })).callbacks,
+      recordedBefore: (callbacks) => SmsCallbackMapper.toWire(callbacks),
+      check: (callbacks) => {
+        // An empty If-Match is a list of no tags: it matches nothing (RFC 9110), it is not "no precondition".
+        if (ifMatch !== undefined && !ifMatchSatisfied(ifMatch, configurationEtag(callbacks))) {
+          throw new BffError(412, ErrorCode.PreconditionFailed, 'The configuration changed since it was read: GET it again and retry with its ETag.');
+        }
+      },
+      forward: (signal) => this.smn.updateSmsCallbacks(projectId, update, { signal }),
+      upstreamRequestId: (written) => written.requestId,
     });
-  }
-
-  /** Records a refused attempt and hands the error back for throwing. */
-  private async recordRefusal(attempt: ChangeAttempt, error: unknown, before?: unknown): Promise<unknown> {
-    await this.audit.record({ ...attempt.audit, before }, outcomeOfError(error));
-    attempt.recorded = true;
-    return error;
+    return { body: SmsCallbackMapper.toUpdateResultDto(result), etag: configurationEtag(applyUpdate(before, update)) };
   }
 
   /** Only configured projects are served; the rest answer 404 without calling upstream. */

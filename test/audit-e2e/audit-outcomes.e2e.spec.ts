@@ -192,8 +192,8 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
     });
   });
 
-  describe('failed', () => {
-    it('when SMN answers 500: 502 to the caller, SMN\'s status and request id in the record', async () => {
+  describe('unknown, after a 5xx', () => {
+    it('when SMN answers 500 to the PUT: 502 to the caller, unknown (SMN may have applied it), SMN\'s status and request id in the record', async () => {
       await injectFault(h.emulator, { kind: 'status', status: 500, method: 'PUT', count: 1 });
       const id = newRequestId('failed-500');
       const res = await put(id).expect(502);
@@ -203,7 +203,7 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
       const record = await theRecord(id);
       expectAttemptFields(record, id, writer);
       expect(record).toMatchObject({
-        outcome: 'failed',
+        outcome: 'unknown',
         http_status: 502,
         error_code: 'BFF.UPSTREAM_UNAVAILABLE',
         upstream_status: 500,

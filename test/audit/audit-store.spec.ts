@@ -91,15 +91,19 @@ describe.each(storeKinds())('audit store on %s', (kind) => {
   });
 
   describe('stale intents', () => {
-    it('finalises intents older than the cut-off as unknown, and leaves younger ones', async () => {
-      const now = Date.now();
-      const old = anIntent({ started_at: new Date(now - 10 * 60_000).toISOString(), before: { callback: [] } });
-      const young = anIntent({ started_at: new Date(now - 1_000).toISOString() });
+    const age = (id: string, minutes: number) =>
+      sql`update audit_intents set committed_at = now() - ${minutes}::int * interval '1 minute' where id = ${id}`.execute(store.db);
+
+    it('finalises intents committed before the cut-off as unknown, and leaves younger ones of live instances', async () => {
+      await store.renewLease('test-instance', 60_000);
+      const old = anIntent({ before: { callback: [] } });
+      const young = anIntent();
       await store.writeIntent(old);
       await store.writeIntent(young);
+      await age(old.id, 10);
       await store.finalize(null, aRecord(), key);
 
-      const written = await store.finalizeStaleIntents(new Date(now - 60_000), key);
+      const written = await store.finalizeStaleIntents({ olderThanMs: 60_000 }, key);
 
       expect(written).toHaveLength(1);
       expect(written[0]).toMatchObject({
@@ -114,14 +118,64 @@ describe.each(storeKinds())('audit store on %s', (kind) => {
       });
       const intents = await sql<{ id: string }>`select id from audit_intents`.execute(store.db);
       expect(intents.rows).toEqual([{ id: young.id }]);
-      expect(await store.finalizeStaleIntents(new Date(now - 60_000), key)).toEqual([]);
+      expect(await store.finalizeStaleIntents({ olderThanMs: 60_000 }, key)).toEqual([]);
       expect(await verifyAuditChain(store, key.publicKeyPem)).toEqual({ ok: true, count: 2 });
     });
 
+    it('finalises the young intents of an instance whose lease expired, never those of a live one', async () => {
+      await store.renewLease('alive', 60_000);
+      await store.renewLease('dead', 60_000);
+      await sql`update audit_instance_leases set expires_at = now() - interval '1 second' where instance_id = 'dead'`.execute(store.db);
+      const mine = anIntent({ instance_id: 'alive' });
+      const orphan = anIntent({ instance_id: 'dead' });
+      const unleased = anIntent({ instance_id: 'never-leased' });
+      for (const intent of [mine, orphan, unleased]) await store.writeIntent(intent);
+
+      const written = await store.finalizeStaleIntents({ olderThanMs: 60_000 }, key);
+
+      expect(written.map((record) => record.id).sort()).toEqual([orphan.id, unleased.id].sort());
+      const intents = await sql<{ id: string }>`select id from audit_intents`.execute(store.db);
+      expect(intents.rows).toEqual([{ id: mine.id }]);
+    });
+
+    it('appends a late final outcome as its own record amending the swept one', async () => {
+      const intent = anIntent();
+      await store.writeIntent(intent);
+      await age(intent.id, 10);
+      const [swept] = await store.finalizeStaleIntents({ olderThanMs: 60_000 }, key);
+      const { instance_id: _instance, ...columns } = intent;
+      const late = { ...aRecord(), ...columns, outcome: 'succeeded' as const, http_status: 200 };
+
+      const amending = await store.finalize(intent.id, late, key);
+      // A retry of the same late write is stored once.
+      const again = await store.finalize(intent.id, late, key);
+
+      expect(swept).toMatchObject({ id: intent.id, outcome: 'unknown' });
+      expect(amending).toMatchObject({ amends: intent.id, outcome: 'succeeded', request_id: intent.request_id });
+      expect(amending.id).not.toBe(intent.id);
+      expect(again.seq).toBe(amending.seq);
+      expect(await countRows('audit_records')).toBe(2);
+      expect(await verifyAuditChain(store, key.publicKeyPem)).toEqual({ ok: true, count: 2 });
+    });
+
+    it('stores a retried record once, and spends an intent that landed after its record', async () => {
+      const record = aRecord();
+      const first = await store.finalize(null, record, key);
+      expect((await store.finalize(null, record, key)).seq).toBe(first.seq);
+      // The intent's insert stalled on a connection and arrived after the attempt's record.
+      const { id, request_id } = record;
+      await store.writeIntent(anIntent({ id, request_id }));
+      await age(id, 10);
+      expect(await store.finalizeStaleIntents({ olderThanMs: 60_000 }, key)).toEqual([]);
+      expect(await countRows('audit_intents')).toBe(0);
+      expect(await countRows('audit_records')).toBe(1);
+    });
+
     it('finalises each intent once when two sweeps race', async () => {
-      const startedAt = new Date(Date.now() - 60_000).toISOString();
-      for (let i = 0; i < 5; i++) await store.writeIntent(anIntent({ started_at: startedAt }));
-      const [a, b] = await Promise.all([store.finalizeStaleIntents(new Date(), key), store.finalizeStaleIntents(new Date(), key)]);
+      const intents = Array.from({ length: 5 }, () => anIntent());
+      for (const intent of intents) await store.writeIntent(intent);
+      for (const intent of intents) await age(intent.id, 1);
+      const [a, b] = await Promise.all([store.finalizeStaleIntents({ olderThanMs: 1_000 }, key), store.finalizeStaleIntents({ olderThanMs: 1_000 }, key)]);
       expect(a.length + b.length).toBe(5);
       expect(await countRows('audit_records')).toBe(5);
     });
@@ -201,28 +255,44 @@ describe.each(storeKinds())('audit store on %s', (kind) => {
     it('serialises critical sections of one project and overlaps different projects', async () => {
       const events: string[] = [];
       const section = (name: string, projectId: string) =>
-        store.withProjectLock(projectId, async () => {
+        withLock(store, projectId, async () => {
           events.push(`${name}:in`);
           await sleep(50);
           events.push(`${name}:out`);
         });
       await Promise.all([section('a1', PROJECT_A), section('a2', PROJECT_A), section('b', PROJECT_B)]);
-      // Either may go first (PostgreSQL grants in no promised order); they must not interleave.
       const sameProject = events.filter((event) => event.startsWith('a'));
-      expect([
-        ['a1:in', 'a1:out', 'a2:in', 'a2:out'],
-        ['a2:in', 'a2:out', 'a1:in', 'a1:out'],
-      ]).toContainEqual(sameProject);
+      // In arrival order: waiting queues in the process.
+      expect(sameProject).toEqual(['a1:in', 'a1:out', 'a2:in', 'a2:out']);
       expect(events.indexOf('b:in')).toBeLessThan(events.indexOf(sameProject[1]));
     });
 
-    it('releases the lock when the section throws, and allows appends inside it', async () => {
-      await expect(store.withProjectLock(PROJECT_A, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-      const stored = await store.withProjectLock(PROJECT_A, () => store.finalize(null, aRecord(), key));
+    it('answers PROJECT_BUSY to a wait longer than its budget, and frees the lock for the next one', async () => {
+      const held = await store.lockProject(PROJECT_A, 1_000);
+      await expect(store.lockProject(PROJECT_A, 50)).rejects.toMatchObject({ status: 503, code: 'BFF.PROJECT_BUSY', headers: { 'retry-after': '1' } });
+      await held.release();
+      await held.release(); // idempotent
+      const next = await store.lockProject(PROJECT_A, 50);
+      expect(next.lost.aborted).toBe(false);
+      await next.release();
+    });
+
+    it('allows appends while it is held', async () => {
+      const stored = await withLock(store, PROJECT_A, () => store.finalize(null, aRecord(), key));
       expect(stored.seq).toBe(1);
     });
   });
 });
+
+/** Runs `fn` holding the project's lock. */
+async function withLock<T>(store: KyselyAuditStore, projectId: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await store.lockProject(projectId, 10_000);
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
 
 (postgresAvailable() ? describe : describe.skip)('audit store on postgres, two instances', () => {
   const harness = storeHarness('postgres');
@@ -248,7 +318,7 @@ describe.each(storeKinds())('audit store on %s', (kind) => {
   it('serialises a project across instances', async () => {
     const events: string[] = [];
     const section = (name: string, store: KyselyAuditStore, projectId: string) =>
-      store.withProjectLock(projectId, async () => {
+      withLock(store, projectId, async () => {
         events.push(`${name}:in`);
         await sleep(100);
         events.push(`${name}:out`);
@@ -260,5 +330,16 @@ describe.each(storeKinds())('audit store on %s', (kind) => {
       ['two:in', 'two:out', 'one:in', 'one:out'],
     ]).toContainEqual(sameProject);
     expect(events.indexOf('other:in')).toBeLessThan(events.indexOf(sameProject[1]));
+  });
+
+  it('answers PROJECT_BUSY when another instance holds the lock past the wait', async () => {
+    const held = await one.lockProject(PROJECT_A, 1_000);
+    try {
+      await expect(two.lockProject(PROJECT_A, 100)).rejects.toMatchObject({ status: 503, code: 'BFF.PROJECT_BUSY' });
+    } finally {
+      await held.release();
+    }
+    const next = await two.lockProject(PROJECT_A, 1_000);
+    await next.release();
   });
 });

@@ -1,25 +1,12 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { AuditSigningKey } from '../../../src/audit/audit-signing-key';
-import { AuditAttempt, AuditIntent, NewAuditRecord } from '../../../src/audit/audit.types';
+import { AuditIntent, NewAuditRecord } from '../../../src/audit/audit.types';
 
 export const PROJECT_A = 'a'.repeat(32);
 export const PROJECT_B = 'b'.repeat(32);
 
 export function aSigningKey(): AuditSigningKey {
   return new AuditSigningKey(generateKeyPairSync('ed25519').privateKey);
-}
-
-export function anAttempt(overrides: Partial<AuditAttempt> = {}): AuditAttempt {
-  return {
-    requestId: `req-${randomUUID()}`,
-    startedAt: new Date(),
-    actor: { kind: 'api-key', subject: 'billing-service' },
-    sourceIp: '10.0.0.7',
-    userAgent: 'jest',
-    projectId: PROJECT_A,
-    requested: { callback: [{ event_type: 'sms_success_event', topic_urn: `urn:smn:ap-southeast-1:${PROJECT_A}:delivered` }] },
-    ...overrides,
-  };
 }
 
 export function anIntent(overrides: Partial<AuditIntent> = {}): AuditIntent {
@@ -51,6 +38,7 @@ export function aRecord(overrides: Partial<NewAuditRecord> = {}): NewAuditRecord
     upstream_status: 200,
     upstream_request_id: `up-${randomUUID()}`,
     duration_ms: 12,
+    amends: null,
     ...overrides,
   };
 }

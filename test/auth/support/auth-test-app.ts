@@ -63,7 +63,8 @@ export async function createAuthTestApp(options: AppOptions): Promise<NestFastif
   })
     .setLogger(options.nestLogger || silentNestLogger)
     .compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(options.logger ?? pino({ level: 'silent' })));
+  // As the real app: Fastify's JSON parser (behind our nesting limit) is the only one.
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(options.logger ?? pino({ level: 'silent' })), { bodyParser: false });
   configureHttp(app);
   options.configure?.(app);
   await app.init();

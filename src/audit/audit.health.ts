@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { AuditService } from '../audit/audit.service';
+import { AuditService } from './audit.service';
 
 const PING_TIMEOUT_MS = 1_000;
 
-/** Changes are refused while the audit store cannot take records (fail closed), so readiness follows it. */
+/**
+ * Changes are refused while the audit store cannot take records (fail closed), so readiness follows it. It
+ * lives with the audit so that nothing outside src/audit needs the audit service.
+ */
 @Injectable()
 export class AuditHealthIndicator {
   constructor(
