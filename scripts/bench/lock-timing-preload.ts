@@ -5,10 +5,10 @@ import { createServer } from 'node:http';
  * store's per-project lock and its chain appends, without touching the app. The harness calls
  * `POST /reset` on 127.0.0.1:<port> before a measured window and `GET /stats` after it.
  *
- * - lock wait: `withProjectLock` called → its callback entered (the lock is ours);
- * - lock held: callback entered → `withProjectLock` settled, i.e. the work under the lock (read before,
- *   If-Match, intent insert, upstream PUT, final record) plus the release (`pg_advisory_unlock` round
- *   trip on PostgreSQL, the KeyedMutex hand-off on PGlite);
+ * - lock wait: `lockProject` called → resolved (the lock is ours);
+ * - lock held: resolved → its `release()` settled, i.e. the work under the lock (read before, If-Match,
+ *   intent insert, upstream PUT, final record) plus the release (`pg_advisory_unlock` round trip on
+ *   PostgreSQL, the in-process queue hand-off on PGlite);
  * - finalize: one chain append transaction (locks the one-row chain head FOR UPDATE, so appends of all
  *   projects are serial), waiting for the head included.
  *
@@ -25,8 +25,12 @@ let finalize: Sample = [];
 let since = performance.now();
 let patched = false;
 
+interface HeldLock {
+  release(): Promise<void>;
+}
+
 interface Patchable {
-  withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T>;
+  lockProject(projectId: string, waitMs: number): Promise<HeldLock>;
   finalize(...args: unknown[]): Promise<unknown>;
 }
 
@@ -36,19 +40,14 @@ async function patch(): Promise<void> {
   // Resolved from the same copy of dist/ as the app's main.js, so this is the module the app runs.
   const { KyselyAuditStore } = await import('../../src/audit/kysely-audit.store');
   const proto = KyselyAuditStore.prototype as unknown as Patchable;
-  const withProjectLock = proto.withProjectLock;
-  proto.withProjectLock = function <T>(this: unknown, projectId: string, fn: () => Promise<T>): Promise<T> {
+  const lockProject = proto.lockProject;
+  proto.lockProject = async function (this: unknown, projectId: string, waitMs: number): Promise<HeldLock> {
     const called = performance.now();
-    let entered = 0;
-    return withProjectLock
-      .call(this, projectId, () => {
-        entered = performance.now();
-        wait.push(entered - called);
-        return fn();
-      })
-      .finally(() => {
-        if (entered) held.push(performance.now() - entered);
-      }) as Promise<T>;
+    const lock = await lockProject.call(this, projectId, waitMs);
+    const entered = performance.now();
+    wait.push(entered - called);
+    const release = lock.release.bind(lock);
+    return { ...lock, release: () => release().finally(() => held.push(performance.now() - entered)) };
   };
   const finalizeRecord = proto.finalize;
   proto.finalize = function (this: unknown, ...args: unknown[]) {

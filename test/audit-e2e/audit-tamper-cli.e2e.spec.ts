@@ -1,13 +1,15 @@
 import { sql } from 'kysely';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { chainHash } from '../../src/audit/audit-chain';
+import { chainHash, signHash } from '../../src/audit/audit-chain';
+import { AUDIT_CHECKPOINT_FORMAT, AuditCheckpointDocument, signCheckpoint, toCheckpointDocument } from '../../src/audit/audit-checkpoint';
 import type { AuditRecord } from '../../src/audit/audit.types';
 import type { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { CALLBACK_PATH, Harness, SEED_BODY, startHarness, urn } from '../support/bff-harness';
-import { assertBuilt, AuditBackend, backendKinds, CliResult, createBackend, newRequestId, recordsOf, runVerifyCli, storeOf } from './support/audit-backend';
+import { assertBuilt, AuditBackend, backendKinds, CliResult, createBackend, newRequestId, recordsOf, runVerifyCli, storeOf, waitFor } from './support/audit-backend';
 
 /** Records of several outcomes, written by the real app through real HTTP. */
 async function writeSomeHistory(h: Harness): Promise<string[]> {
@@ -93,10 +95,10 @@ describe.each(backendKinds())('audit:verify on app-written records on %s', (kind
 
   it('exits 0 on the untouched chain, also with only the public key', async () => {
     await pristine();
-    expect(await verify()).toMatchObject({ code: 0, stdout: 'audit chain intact: 6 records' });
+    expect(await verify()).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit chain intact: 6 records \(without a saved checkpoint/) });
     const publicKeyFile = join(backend.dataDir, '..', 'audit-public.pem');
     writeFileSync(publicKeyFile, createPublicKey(backend.signingKeyPem).export({ type: 'spki', format: 'pem' }));
-    expect(await verify(['--public-key', publicKeyFile])).toMatchObject({ code: 0, stdout: 'audit chain intact: 6 records' });
+    expect(await verify(['--public-key', publicKeyFile])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit chain intact: 6 records \(without a saved checkpoint/) });
   });
 
   it('exits 2 when it has no key to verify with', async () => {
@@ -200,5 +202,140 @@ describe('audit:verify while a server holds the embedded store', () => {
     const result = await verifyNow();
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(new RegExp(`^audit chain BROKEN at record seq=5 id=${records[4].id}: hash does not match`));
+  });
+});
+
+/**
+ * `audit:verify --checkpoint FILE` as an operator runs it: a checkpoint saved from the running BFF (`GET
+ * /audit/checkpoint`) outside the database exposes what the chain alone cannot, its newest records cut off
+ * with the head row rewound to match. Store-level variants are in test/audit/audit-checkpoint.spec.ts.
+ */
+describe.each(backendKinds())('audit:verify --checkpoint on app-written records on %s', (kind) => {
+  let backend: AuditBackend;
+  /** Where the operator keeps checkpoints: outside the database and its data directory. */
+  let checkpointDir: string;
+  let checkpointFile: string;
+  let checkpoint: AuditCheckpointDocument;
+  /** The whole chain: 6 records before the checkpoint, 2 after it. */
+  let records: AuditRecord[];
+  let store: KyselyAuditStore | undefined;
+
+  beforeAll(async () => {
+    await assertBuilt();
+    backend = await createBackend(kind);
+    checkpointDir = mkdtempSync(join(tmpdir(), 'audit-checkpoint-'));
+    checkpointFile = join(checkpointDir, 'checkpoint.json');
+    const h = await startHarness(backend.harnessEnv({ LOG_LEVEL: 'warn' }));
+    try {
+      const headAt = (seq: number) => waitFor(`the chain head to reach seq=${seq}`, async () => (await storeOf(h).readHead()).seq >= seq);
+      const before = await writeSomeHistory(h);
+      await headAt(6);
+      // The development key has audit:read on every project; saved as served, as `curl -o FILE` would.
+      const response = await h.api.get('/audit/checkpoint').expect(200);
+      writeFileSync(checkpointFile, response.text);
+      checkpoint = JSON.parse(response.text) as AuditCheckpointDocument;
+      const after = [newRequestId('after-1'), newRequestId('after-2')];
+      await h.api.put(CALLBACK_PATH).set('X-Request-Id', after[0]).send(SEED_BODY).expect(200);
+      await h.api.put(CALLBACK_PATH).set('X-Request-Id', after[1]).send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail') }] }).expect(200);
+      await headAt(8);
+      records = await recordsOf(storeOf(h), ...before, ...after);
+    } finally {
+      // The embedded store is single-process: the app must be gone before the CLI (or we) can open it.
+      await h.close();
+    }
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(checkpoint).toMatchObject({ format: AUDIT_CHECKPOINT_FORMAT, seq: 6, hash: records[5].hash });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await backend?.teardown();
+    if (checkpointDir) rmSync(checkpointDir, { recursive: true, force: true });
+  });
+
+  /** The CLI as an operator runs it; PGlite is single-process, so our handle is closed first. */
+  async function verify(args: string[] = [], env = backend.processEnv()): Promise<CliResult> {
+    if (kind === 'pglite') {
+      await store?.close();
+      store = undefined;
+    }
+    // A build running meanwhile (`npm test` builds first) empties dist/ for a while: wait for it again.
+    await assertBuilt();
+    const result = await runVerifyCli(env, args);
+    return { ...result, stdout: result.stdout.trim() };
+  }
+
+  const intactLine = (count: number) => `audit chain intact: ${count} records, containing the checkpoint of seq=6 signed at ${checkpoint.time}`;
+
+  /** A checkpoint file of our own, next to the saved one. */
+  function saveCheckpoint(name: string, document: AuditCheckpointDocument): string {
+    const file = join(checkpointDir, name);
+    writeFileSync(file, JSON.stringify(document));
+    return file;
+  }
+
+  it('exits 0 with the saved checkpoint, which the chain contains', async () => {
+    expect(await verify(['--checkpoint', checkpointFile])).toMatchObject({ code: 0, stdout: intactLine(8) });
+  });
+
+  it('needs only the store and the key, no service configuration', async () => {
+    const where: Record<string, string> = backend.databaseUrl ? { DATABASE_URL: backend.databaseUrl } : { DATA_DIR: backend.dataDir };
+    const publicKeyPem = createPublicKey(backend.signingKeyPem).export({ type: 'spki', format: 'pem' }).toString();
+    // Not even PATH or NODE_ENV: exactly the store's location and one key.
+    const keys: Array<Record<string, string>> = [{ AUDIT_PUBLIC_KEY: publicKeyPem }, { AUDIT_SIGNING_KEY: backend.signingKeyPem }];
+    for (const key of keys) {
+      expect(await verify(['--checkpoint', checkpointFile], { ...where, ...key })).toMatchObject({ code: 0, stdout: intactLine(8) });
+    }
+  });
+
+  const forgeries: Array<[string, () => AuditCheckpointDocument]> = [
+    // Each would pass, or fail for another reason, if the signature were not checked.
+    ['its hash replaced', () => ({ ...checkpoint, hash: records[4].hash })],
+    ['its seq and hash moved to a later record', () => ({ ...checkpoint, seq: 8, hash: records[7].hash })],
+    ['its time moved', () => ({ ...checkpoint, time: new Date(Date.parse(checkpoint.time) + 60_000).toISOString() })],
+    [
+      'it signed with another Ed25519 key',
+      () => {
+        const otherKey = generateKeyPairSync('ed25519').privateKey;
+        return toCheckpointDocument(signCheckpoint({ seq: 8, hash: records[7].hash }, { sign: (text) => signHash(otherKey, text) }, new Date()));
+      },
+    ],
+  ];
+  it.each(forgeries)('refuses a checkpoint with %s', async (name, forge) => {
+    const file = saveCheckpoint(`forged-${name.replace(/\W+/g, '-')}.json`, forge());
+    expect(await verify(['--checkpoint', file])).toMatchObject({
+      code: 1,
+      stdout: 'audit checkpoint REFUSED: checkpoint signature does not verify (the checkpoint was altered, forged or signed with another key)',
+    });
+  });
+
+  it('exits 2 for a checkpoint file it cannot use', async () => {
+    const missing = join(checkpointDir, 'missing.json');
+    const notCheckpoint = join(checkpointDir, 'not-a-checkpoint.json');
+    writeFileSync(notCheckpoint, JSON.stringify({ seq: 6 }));
+    for (const file of [missing, notCheckpoint]) {
+      const result = await verify(['--checkpoint', file]);
+      expect(result).toMatchObject({ code: 2, stdout: expect.stringMatching(new RegExp(`^audit chain NOT VERIFIED: the checkpoint ${file} cannot be used`)) });
+    }
+  });
+
+  // Last: it cuts the chain for good (the cases above need it whole).
+  it('passes a chain cut short with its head rewound only without the checkpoint, and names the first missing record with it', async () => {
+    // Records from seq=5 on (two before the checkpoint's seq=6, and both after it) are deleted, and the head
+    // row rewound to the last one left, as someone with write access to the database could.
+    const firstMissing = checkpoint.seq - 1;
+    const lastLeft = records[firstMissing - 2];
+    store ??= await backend.openStore();
+    await sql`delete from audit_records where seq >= ${firstMissing}`.execute(store.db);
+    await sql`update audit_chain_head set seq = ${lastLeft.seq}, hash = ${lastLeft.hash} where id = 1`.execute(store.db);
+    expect(await store.readHead()).toMatchObject({ seq: lastLeft.seq, hash: lastLeft.hash });
+
+    expect(await verify()).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(new RegExp(`^audit chain intact: ${lastLeft.seq} records \\(without a saved checkpoint, removal of the newest records cannot be excluded`)),
+    });
+
+    const result = await verify(['--checkpoint', checkpointFile]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(new RegExp(`^audit chain BROKEN\\b.*\\brecords from seq=${firstMissing} are missing`));
   });
 });
