@@ -8,8 +8,11 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { REQUEST_GUARDS } from './request-guards';
 import { SmsCallbackModule } from './sms-callback/sms-callback.module';
 
+/** The composition root: every module, the request guards in their order, and the wrappers of the ports. */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
@@ -18,7 +21,8 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         MetricsModule,
-        AuthModule.forRoot(config.auth, config.rateLimit),
+        AuthModule.forRoot(config.auth),
+        RateLimitModule.forRoot(config.rateLimit),
         AuditModule.forRoot({
           useFactory: () => ({
             ...config.audit,
@@ -30,6 +34,7 @@ export class AppModule {
         SmsCallbackModule,
         HealthModule,
       ],
+      providers: REQUEST_GUARDS,
     };
   }
 }

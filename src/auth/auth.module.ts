@@ -1,35 +1,25 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { RateLimitModule } from '../rate-limit/rate-limit.module';
-import type { RateLimitOptions } from '../rate-limit/rate-limit.options';
 import { ApiKeyAuthenticator } from './api-key-auth.service';
 import { AuthEvents } from './auth-events.service';
-import { AuthGuard } from './auth.guard';
 import { assertAuthConfiguration, AUTH_OPTIONS, DEVELOPMENT_API_KEY, type AuthOptions } from './auth.options';
 import { CallerAuthenticator } from './caller-authenticator.service';
 import { JwtAuthenticator } from './jwt-auth.service';
 
 /**
- * Caller authentication, rate limiting and authorization for every `@Authenticated` route, as one global
- * guard. Exports `AuthEvents` (auth failures by reason, for metrics).
+ * Caller authentication and authorization for every `@Authenticated` route: the authenticator and the
+ * failure events (auth failures by reason, for metrics). The guards are wired, in order, by the composition
+ * root (src/request-guards.ts).
  */
 @Module({})
 export class AuthModule {
-  static forRoot(options: AuthOptions, rateLimit: RateLimitOptions): DynamicModule {
+  static forRoot(options: AuthOptions): DynamicModule {
     // Also checked by the boot code; repeated here so that no wiring can start production with the dev key.
     assertAuthConfiguration(options, options.nodeEnv);
     return {
       module: AuthModule,
       global: true,
-      imports: [RateLimitModule.forRoot(rateLimit)],
-      providers: [
-        { provide: AUTH_OPTIONS, useValue: options },
-        { provide: CallerAuthenticator, useFactory: () => createAuthenticator(options) },
-        AuthEvents,
-        { provide: APP_GUARD, useClass: AuthGuard },
-      ],
-      // RateLimitModule too: the audit of refused attempts charges the per-IP budget of requests the guard never saw.
-      exports: [AuthEvents, AUTH_OPTIONS, RateLimitModule],
+      providers: [{ provide: AUTH_OPTIONS, useValue: options }, { provide: CallerAuthenticator, useFactory: () => createAuthenticator(options) }, AuthEvents],
+      exports: [AuthEvents, AUTH_OPTIONS, CallerAuthenticator],
     };
   }
 }

@@ -8,12 +8,17 @@ import { RedisThrottlerStorage } from './redis-throttler.store';
 
 const DEFAULT_KEY_PREFIX = 'sms-callback-bff:rl:';
 
-/** Rate-limit budgets with in-memory counters, or Redis counters shared by all instances when `redisUrl` is set. */
+/**
+ * Rate-limit budgets with in-memory counters, or Redis counters shared by all instances when `redisUrl` is
+ * set. Global: the rate-limit guard and the audit of requests refused while their body was read (which no
+ * guard saw) both charge them.
+ */
 @Module({})
 export class RateLimitModule {
   static forRoot(options: RateLimitOptions): DynamicModule {
     return {
       module: RateLimitModule,
+      global: true,
       providers: [
         { provide: RATE_LIMIT_OPTIONS, useValue: options },
         { provide: ThrottlerStorage, useFactory: () => createStorage(options) },

@@ -19,13 +19,3 @@ export function ifMatchSatisfied(header: string, etag: string): boolean {
   if (value === '*') return true;
   return value.split(',').some((tag) => tag.trim() === etag);
 }
-
-/** The configuration after an UpdateSmsEvent with SMN's semantics: upsert per type, `""` removes. */
-export function applyUpdate(before: SmsCallback[], update: SmsCallback[]): SmsCallback[] {
-  const byType = new Map(before.map((c) => [c.eventType, c]));
-  for (const change of update) {
-    if (change.topicUrn === '') byType.delete(change.eventType);
-    else byType.set(change.eventType, change);
-  }
-  return [...byType.values()];
-}

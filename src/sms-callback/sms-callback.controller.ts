@@ -5,11 +5,11 @@ import { Attempt, AuditedChange, ChangeAttempt } from '../audit/change-attempt';
 import { Authenticated } from '../auth/authenticated.decorator';
 import { Scope } from '../auth/caller';
 import { ApiErrorResponses } from '../common/api-error-responses.decorator';
-import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks-query.dto';
-import { ProjectParamsDto } from './dto/project-params.dto';
-import { SmsCallbackListDto } from './dto/sms-callback-list.dto';
-import { UpdateResultDto } from './dto/update-result.dto';
-import { UpdateSmsCallbacksDto } from './dto/update-sms-callbacks.dto';
+import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks.query.dto';
+import { ProjectParamsDto } from './dto/project.params.dto';
+import { SmsCallbackListDto } from './dto/sms-callback-list.response.dto';
+import { UpdateResultDto } from './dto/update-result.response.dto';
+import { UpdateSmsCallbacksDto } from './dto/update-sms-callbacks.request.dto';
 import { SmsCallbackService, WithEtag } from './sms-callback.service';
 
 const ETAG_HEADER = { ETag: { description: 'Strong entity tag of the whole configuration (absent on filtered lists).', schema: { type: 'string' } } };

@@ -5,13 +5,14 @@ import { BffError, FieldError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
 import { validationFailed } from '../common/validation';
 import { SmnEndpoints } from '../smn/smn-endpoints';
+import { applyUpdate, TOPIC_URN } from '../smn/sms-callback-rules';
 import { SmnPort, SmsEventType } from '../smn/smn.port';
-import { applyUpdate, configurationEtag, ifMatchSatisfied } from './configuration-etag';
-import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks-query.dto';
-import { SmsCallbackListDto } from './dto/sms-callback-list.dto';
-import { SmsCallbackDto, TOPIC_URN } from './dto/sms-callback.dto';
-import { UpdateResultDto } from './dto/update-result.dto';
-import { UpdateSmsCallbacksDto } from './dto/update-sms-callbacks.dto';
+import { configurationEtag, ifMatchSatisfied } from './configuration-etag';
+import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks.query.dto';
+import { SmsCallbackListDto } from './dto/sms-callback-list.response.dto';
+import { SmsCallbackDto } from './dto/sms-callback.request.dto';
+import { UpdateResultDto } from './dto/update-result.response.dto';
+import { UpdateSmsCallbacksDto } from './dto/update-sms-callbacks.request.dto';
 import { SmsCallbackMapper } from './sms-callback.mapper';
 
 export interface WithEtag<T> {

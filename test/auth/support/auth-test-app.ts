@@ -9,6 +9,8 @@ import type { AuthOptions, RateLimitOptions } from '../../../src/auth/auth.optio
 import { Authenticated } from '../../../src/auth/authenticated.decorator';
 import { Scope } from '../../../src/auth/caller';
 import { configureHttp, createHttpAdapter } from '../../../src/common/http-setup';
+import { RateLimitModule } from '../../../src/rate-limit/rate-limit.module';
+import { REQUEST_GUARDS } from '../../../src/request-guards';
 
 export const PROJECT_A = 'a'.repeat(32);
 export const PROJECT_B = 'b'.repeat(32);
@@ -58,8 +60,9 @@ export interface AppOptions {
 export async function createAuthTestApp(options: AppOptions): Promise<NestFastifyApplication> {
   const auth: AuthOptions = { nodeEnv: 'test', apiKeys: [], developmentKey: false, ...options.auth };
   const moduleRef = await Test.createTestingModule({
-    imports: [AuthModule.forRoot(auth, options.rateLimit ?? NO_LIMITS)],
+    imports: [AuthModule.forRoot(auth), RateLimitModule.forRoot(options.rateLimit ?? NO_LIMITS)],
     controllers: [ThingController],
+    providers: REQUEST_GUARDS,
   })
     .setLogger(options.nestLogger || silentNestLogger)
     .compile();

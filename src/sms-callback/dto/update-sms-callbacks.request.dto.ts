@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsDefined, ValidateNested } from 'class-validator';
-import { SmsCallbackDto } from './sms-callback.dto';
+import { SmsCallbackDto } from './sms-callback.request.dto';
 
 /** UpdateSmsEvent request: upserts the listed event types; types not listed keep their callback. */
 export class UpdateSmsCallbacksDto {

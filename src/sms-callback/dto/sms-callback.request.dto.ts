@@ -1,10 +1,8 @@
 import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
+import { TOPIC_URN } from '../../smn/sms-callback-rules';
 import { SMS_EVENT_TYPES, SmsEventType } from '../../smn/smn.port';
 
-/** `urn:smn:{region}:{project_id}:{topic}`; the topic starts with a letter or digit, then up to 255 of `[-_A-Za-z0-9]`. */
-export const TOPIC_URN = /^urn:smn:([a-z0-9-]+):([0-9a-f]{32}):([A-Za-z0-9][-_A-Za-z0-9]{0,255})$/;
-
-/** Which topic receives one kind of SMS event. */
+/** Which topic receives one kind of SMS event: one item of an UpdateSmsEvent request. */
 export class SmsCallbackDto {
   /**
    * The SMS event: delivered (`sms_success_event`), failed (`sms_fail_event`) or replied to (`sms_reply_event`).

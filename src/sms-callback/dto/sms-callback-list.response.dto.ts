@@ -1,4 +1,4 @@
-import { SmsCallbackDto } from './sms-callback.dto';
+import { ConfiguredSmsCallbackDto } from './configured-sms-callback.response.dto';
 
 /** ListSmsEvent answer. */
 export class SmsCallbackListDto {
@@ -8,5 +8,5 @@ export class SmsCallbackListDto {
    */
   request_id!: string;
   /** The configured callbacks only; `[]` when none is configured. */
-  callback!: SmsCallbackDto[];
+  callback!: ConfiguredSmsCallbackDto[];
 }
