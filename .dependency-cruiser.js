@@ -20,7 +20,7 @@ module.exports = {
       comment:
         'Only the audit module (the change attempt lifecycle and the audit service) writes audit records: nothing else reaches the service or the stores. The metrics decorator of the store port passes calls through.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/audit/|^src/metrics/metered-audit\\.store\\.ts$' },
+      from: { path: '^src/', pathNot: '^src/audit/|^src/metrics/metered-audit\\.store\\.ts$|^src/app\\.module\\.ts$' },
       to: { path: '^src/audit/(audit\\.service|audit\\.store|kysely-audit\\.store|postgres-audit\\.store|pglite-audit\\.store|open-audit-store)\\.ts$' },
     },
     {
@@ -40,6 +40,14 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'no-folder-cycles',
+      comment: 'Folders depend on each other in one direction: a cycle between two folders is a cycle of concerns.',
+      severity: 'error',
+      scope: 'folder',
       from: { path: '^src/' },
       to: { circular: true },
     },

@@ -3,11 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { AuditModule } from './audit/audit.module';
+import type { AuditStore } from './audit/audit.store';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { MeteredAuditStore } from './metrics/metered-audit.store';
 import { MetricsModule } from './metrics/metrics.module';
+import { MetricsService } from './metrics/metrics.service';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { REQUEST_GUARDS } from './request-guards';
 import { SmsCallbackModule } from './sms-callback/sms-callback.module';
@@ -30,6 +33,8 @@ export class AppModule {
             instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
             logger,
           }),
+          wrapStore: (store: AuditStore, metrics: MetricsService) => new MeteredAuditStore(store, metrics),
+          wrapInject: [MetricsService],
         }),
         SmsCallbackModule,
         HealthModule,

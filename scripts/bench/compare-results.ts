@@ -11,7 +11,6 @@ import type { ScenarioResult } from './report';
 
 interface Run {
   runId: string;
-  settings?: { adapter?: string };
   git?: { commit?: string; dirty?: boolean };
   features?: Record<string, string>;
   scenarios: ScenarioResult[];
@@ -29,7 +28,7 @@ function main(): void {
   }
   const a = JSON.parse(readFileSync(before, 'utf8')) as Run;
   const b = JSON.parse(readFileSync(after, 'utf8')) as Run;
-  const what = (r: Run) => `${r.runId} (commit ${r.git?.commit?.slice(0, 7) ?? '?'}${r.git?.dirty ? '+' : ''}, adapter ${r.settings?.adapter ?? '?'})`;
+  const what = (r: Run) => `${r.runId} (commit ${r.git?.commit?.slice(0, 7) ?? '?'}${r.git?.dirty ? '+' : ''})`;
   const lines = [`before ${what(a)}  →  after ${what(b)}`, ''];
   const change = (x: number, y: number) => (x ? `${y >= x ? '+' : ''}${(((y - x) / x) * 100).toFixed(1)}%` : '');
   const rows = [['scenario', 'conns', 'req/s', 'Δ', 'p50 ms', 'Δ', 'CPU µs/req', 'Δ', 'RSS MB', 'other load']];

@@ -39,9 +39,6 @@ import { ColdStart, OTHER_LOAD_WARNING, ScenarioResult, evaluateTargets, renderC
  *   BENCH_CONNECTIONS=50   connections of throughput scenarios
  *   BENCH_PROJECTS=50      projects the multi-project PUT rows spread over (ids derived from the index;
  *                          seeded in the emulator, configured in the BFF; requests rotate over them)
- *   BENCH_ADAPTER=undici   forces axios.defaults.adapter to src/smn/undici-axios-adapter.ts (preload). Only for
- *                          builds before 3973697 (BENCH_DIST): the app now creates its axios on undici itself,
- *                          which overrides the default, so the knob changes nothing on the current build
  *   BENCH_PROFILE=1        V8 CPU profile of the BFF during the measured window of its 50-connection scenarios
  *   BENCH_EMULATOR_CORE=1  core of the emulator (server core 0, load generator core 1)
  *   BENCH_SCENARIOS=a,b    run only these scenario ids (direct-get, pass-get, pass-get-1, pass-put, bff-get,
@@ -69,7 +66,6 @@ const settings = {
   warmupSeconds: positive(env.BENCH_WARMUP, 2, true),
   connections: positive(env.BENCH_CONNECTIONS, 50),
   projects: Math.floor(positive(env.BENCH_PROJECTS, 50)),
-  adapter: env.BENCH_ADAPTER === 'undici' ? ('undici (preload)' as const) : ('as built' as const),
   profile: env.BENCH_PROFILE === '1',
   emulatorCore: env.BENCH_EMULATOR_CORE === undefined ? LOAD_CORE : Number(env.BENCH_EMULATOR_CORE),
   only: env.BENCH_SCENARIOS ? new Set(env.BENCH_SCENARIOS.split(',').map((s) => s.trim())) : undefined,
@@ -326,7 +322,7 @@ async function main(): Promise<number> {
   out.push(
     `layout: ${pinned ? `server core ${SERVER_CORE}, load generator core ${LOAD_CORE}, emulator core ${settings.emulatorCore}` : 'unpinned'}; ${settings.durationSeconds} s per scenario after ${settings.warmupSeconds} s warm-up; PUT body ${Buffer.byteLength(PUT_BODY)} bytes`,
   );
-  out.push(`BFF: NODE_ENV=production, LOG_LEVEL=info (JSON lines to a pipe the harness drains), upstream client ${settings.adapter === 'as built' ? 'as built (axios on undici since 3973697)' : 'axios default adapter forced to undici (preload)'}; features: ${Object.entries(features ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(`BFF: NODE_ENV=production, LOG_LEVEL=info (JSON lines to a pipe the harness drains), upstream client as built; features: ${Object.entries(features ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (settings.dist) out.push(`build under test: ${settings.dist}`);
   const passedToBff = Object.keys(env).filter((name) => name.startsWith('BENCH_BFF_'));
   if (passedToBff.length) out.push(`passed to the BFF: ${passedToBff.map((name) => `${name.slice('BENCH_BFF_'.length)}=${env[name]}`).join(' ')}`);
@@ -405,7 +401,6 @@ interface BffStart {
 
 function startBff(o: BffStart): PinnedChild {
   const preloads = [
-    ...(settings.adapter !== 'as built' ? ['--require', join(snapshot, 'scripts/bench/undici-adapter-preload.js')] : []),
     ...(o.profileDir ? ['--require', join(snapshot, 'scripts/bench/cpu-profile-preload.js')] : []),
     '--require',
     join(snapshot, 'scripts/bench/lock-timing-preload.js'),

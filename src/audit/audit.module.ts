@@ -1,6 +1,4 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
-import { MeteredAuditStore } from '../metrics/metered-audit.store';
-import { MetricsService } from '../metrics/metrics.service';
 import { AuditCheckpointPublisher, createAuditCheckpointPublisher } from './audit-checkpoint';
 import { AuditOptions } from './audit-options';
 import { AuditSigningKey, loadAuditSigningKey } from './audit-signing-key';
@@ -15,6 +13,13 @@ export interface AuditModuleOptions {
   /** Builds the options, typically from the config service. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   useFactory: (...args: any[]) => AuditOptions | Promise<AuditOptions>;
+  /**
+   * Wraps the opened store (e.g. with metrics), given the providers named in `wrapInject`. The composition
+   * root decides what wraps the port; the audit module knows nothing of it.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  wrapStore?: (store: AuditStore, ...args: any[]) => AuditStore;
+  wrapInject?: InjectionToken[];
 }
 
 /** Global: the feature, the audit query controller and health all use the one store. */
@@ -31,10 +36,10 @@ export class AuditModule {
         { provide: AuditSigningKey, useFactory: loadAuditSigningKey, inject: [AuditOptions] },
         {
           provide: AuditStore,
-          inject: [AuditOptions, { token: MetricsService, optional: true }],
-          useFactory: async (auditOptions: AuditOptions, metrics?: MetricsService) => {
+          inject: [AuditOptions, ...(options.wrapInject ?? [])],
+          useFactory: async (auditOptions: AuditOptions, ...wrapArgs: unknown[]) => {
             const store = await openMigratedStore(auditOptions);
-            return metrics ? new MeteredAuditStore(store, metrics) : store;
+            return options.wrapStore ? options.wrapStore(store, ...wrapArgs) : store;
           },
         },
         AuditService,

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Scope } from './caller';
 
-export type { RateLimitBudget, RateLimitOptions } from '../rate-limit/rate-limit.options';
 
 /** A service's API key, stored only as the SHA-256 (hex) of the key itself. */
 export interface ApiKeyEntry {

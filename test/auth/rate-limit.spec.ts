@@ -2,7 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
 import request, { type Response } from 'supertest';
-import type { ApiKeyEntry, RateLimitOptions } from '../../src/auth/auth.options';
+import type { ApiKeyEntry } from '../../src/auth/auth.options';
+import type { RateLimitOptions } from '../../src/rate-limit/rate-limit.options';
 import { createAuthTestApp, expectRefusal, failureReasons, PROJECT_A } from './support/auth-test-app';
 
 const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
