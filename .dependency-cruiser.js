@@ -13,7 +13,14 @@ module.exports = {
       comment: 'The feature depends on the SMN port, never on the HTTP adapter or its transport.',
       severity: 'error',
       from: { path: '^src/sms-callback/' },
-      to: { path: '^src/smn/(smn-http\\.client|smn-request-authorizer|upstream-agents|undici-axios-adapter|iam-token\\.provider|signing/)' },
+      to: { path: '^src/(smn/(smn-http\\.client|smn-request-authorizer|iam-token\\.provider|signing/)|http/)' },
+    },
+    {
+      name: 'one-outbound-http-transport',
+      comment: 'Outbound HTTP has one owner (design §7): only src/http/ talks to undici; everyone else calls its HttpService.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/http/' },
+      to: { path: 'node_modules/undici/' },
     },
     {
       name: 'audit-records-written-by-audit-only',

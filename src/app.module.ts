@@ -7,6 +7,7 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { OutboundHttpModule } from './http/outbound-http.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { SmsCallbackModule } from './sms-callback/sms-callback.module';
 
@@ -17,6 +18,10 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        OutboundHttpModule.forRoot({
+          connectionsPerOrigin: config.smn.upstream.maxSockets,
+          logger: logger.child({ context: 'OutboundHttp' }),
+        }),
         MetricsModule,
         AuthModule.forRoot(config.auth, config.rateLimit),
         AuditModule.forRoot({

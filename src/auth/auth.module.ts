@@ -1,3 +1,4 @@
+import { HttpService } from '@nestjs/axios';
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
@@ -11,7 +12,8 @@ import { JwtAuthenticator } from './jwt-auth.service';
 
 /**
  * Caller authentication, rate limiting and authorization for every `@Authenticated` route, as one global
- * guard. Exports `AuthEvents` (auth failures by reason, for metrics).
+ * guard. Exports `AuthEvents` (auth failures by reason, for metrics). The JWKS is fetched with the
+ * `HttpService` of the global outbound HTTP module.
  */
 @Module({})
 export class AuthModule {
@@ -24,7 +26,7 @@ export class AuthModule {
       imports: [RateLimitModule.forRoot(rateLimit)],
       providers: [
         { provide: AUTH_OPTIONS, useValue: options },
-        { provide: CallerAuthenticator, useFactory: () => createAuthenticator(options) },
+        { provide: CallerAuthenticator, inject: [HttpService], useFactory: (http: HttpService) => createAuthenticator(options, http) },
         AuthEvents,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
@@ -34,13 +36,13 @@ export class AuthModule {
   }
 }
 
-function createAuthenticator(options: AuthOptions): CallerAuthenticator {
+function createAuthenticator(options: AuthOptions, http: HttpService): CallerAuthenticator {
   if (options.developmentKey) {
     new Logger('Auth').warn(
       `No caller authentication is configured: the development key "${DEVELOPMENT_API_KEY}" (X-Api-Key) is accepted ` +
         'with every scope on every project. Configure JWT or API keys before exposing this service.',
     );
   }
-  const jwt = options.jwt ? JwtAuthenticator.fromOptions(options.jwt) : undefined;
+  const jwt = options.jwt ? JwtAuthenticator.fromOptions(options.jwt, http) : undefined;
   return new CallerAuthenticator(jwt, new ApiKeyAuthenticator(options.apiKeys, options.developmentKey));
 }

@@ -1,7 +1,7 @@
 import { HttpService } from '@nestjs/axios';
-import { isAxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import type { IamTokenAuth } from '../config/app-config';
+import { HttpTimeoutError } from '../http/outbound-http.errors';
 import { SmnAuthFailedError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
 
 interface CachedToken {
@@ -61,9 +61,7 @@ export class IamTokenProvider {
         }),
       );
     } catch (error) {
-      if (isAxiosError(error) && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT')) {
-        throw new SmnTimeoutError('IAM did not issue a token in time.');
-      }
+      if (error instanceof HttpTimeoutError) throw new SmnTimeoutError('IAM did not issue a token in time.');
       throw new SmnUnavailableError('IAM could not be reached for a token.', undefined, true, error);
     }
     const token = response.headers['x-subject-token'];

@@ -1,6 +1,4 @@
-import { HttpService } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
-import axios from 'axios';
 import { AppConfig } from '../config/app-config';
 import { MeteredSmnPort } from '../metrics/metered-smn.port';
 import { registerCircuitGauge } from '../metrics/metrics.module';
@@ -9,18 +7,11 @@ import { SmnEndpoints } from './smn-endpoints';
 import { SmnHttpClient } from './smn-http.client';
 import { SmnRequestAuthorizer } from './smn-request-authorizer';
 import { SmnPort } from './smn.port';
-import { UpstreamAgents } from './upstream-agents';
 import { UpstreamResilience } from './upstream-resilience';
 
+/** The SMN port and its HTTP adapter; `HttpService` comes from the global outbound HTTP module. */
 @Module({
   providers: [
-    UpstreamAgents,
-    {
-      provide: HttpService,
-      inject: [UpstreamAgents],
-      // SMN's callback API never redirects; the undici adapter returns a 3xx as it is.
-      useFactory: (agents: UpstreamAgents) => new HttpService(axios.create({ adapter: agents.adapter, maxRedirects: 0, proxy: false })),
-    },
     SmnEndpoints,
     SmnRequestAuthorizer,
     {

@@ -9,6 +9,7 @@ import type { AuthOptions, RateLimitOptions } from '../../../src/auth/auth.optio
 import { Authenticated } from '../../../src/auth/authenticated.decorator';
 import { Scope } from '../../../src/auth/caller';
 import { configureHttp, createHttpAdapter } from '../../../src/common/http-setup';
+import { OutboundHttpModule } from '../../../src/http/outbound-http.module';
 
 export const PROJECT_A = 'a'.repeat(32);
 export const PROJECT_B = 'b'.repeat(32);
@@ -58,7 +59,8 @@ export interface AppOptions {
 export async function createAuthTestApp(options: AppOptions): Promise<NestFastifyApplication> {
   const auth: AuthOptions = { nodeEnv: 'test', apiKeys: [], developmentKey: false, ...options.auth };
   const moduleRef = await Test.createTestingModule({
-    imports: [AuthModule.forRoot(auth, options.rateLimit ?? NO_LIMITS)],
+    // The JWKS is fetched through the outbound HTTP module, as in the app.
+    imports: [OutboundHttpModule.forRoot(), AuthModule.forRoot(auth, options.rateLimit ?? NO_LIMITS)],
     controllers: [ThingController],
   })
     .setLogger(options.nestLogger || silentNestLogger)
