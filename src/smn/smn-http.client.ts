@@ -6,7 +6,7 @@ import { BffError } from '../common/bff-error';
 import { AppConfig } from '../config/app-config';
 import { HttpTimeoutError, neverSent } from '../http/outbound-http.errors';
 import { SmnEndpoints } from './smn-endpoints';
-import { SmnAuthFailedError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
+import { IamTokenError, SmnAuthFailedError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
 import { SMS_EVENT_TYPES, SmnCallOptions, SmnPort, SmnWriteResult, SmsCallback, SmsCallbackList, SmsEventType } from './smn.port';
 import { SmnRequestAuthorizer } from './smn-request-authorizer';
 import { UpstreamResilience } from './upstream-resilience';
@@ -105,6 +105,7 @@ export class SmnHttpClient extends SmnPort {
   ): Promise<{ response: AxiosResponse<string>; headers: Record<string, string> }> {
     // Outgoing headers are an allow-list: nothing of the caller's request is copied here.
     const signed: Record<string, string> = { 'content-type': 'application/json', 'x-project-id': projectId };
+    // An IAM failure here is an IamTokenError: thrown as it is, and nothing was sent to SMN.
     const headers = { ...signed, ...(await this.authorizer.headersFor({ method, url, headers: signed, body }, projectId)) };
     try {
       // The HttpService's axios instance directly: the Observable wrapper adds a cancel token and an error
@@ -177,11 +178,12 @@ function transportError(error: unknown): Error {
 /**
  * False only for failures that prove SMN did not apply the request: a well-formed refusal (4xx, including
  * its gateway's 401/403/429), a connection that was never made (the cause's code: refused, unresolvable,
- * unreachable, no proxy tunnel). Timeouts, resets, 5xx and unreadable
+ * unreachable, no proxy tunnel), or no IAM token (nothing was sent). Timeouts, resets, 5xx and unreadable
  * answers may come after SMN applied it.
  */
 function mayHaveReachedSmn(error: unknown): boolean {
   if (error instanceof SmnRejectedError || error instanceof SmnAuthFailedError || error instanceof SmnThrottledError) return false;
+  if (error instanceof IamTokenError) return false;
   return !(error instanceof SmnUnavailableError && error.upstream === undefined && neverSent(error.cause));
 }
 
