@@ -19,6 +19,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         OutboundHttpModule.forRoot({
+          proxy: config.http.outboundProxy,
           connectionsPerOrigin: config.smn.upstream.maxSockets,
           logger: logger.child({ context: 'OutboundHttp' }),
         }),
