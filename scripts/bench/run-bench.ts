@@ -39,7 +39,7 @@ import { ColdStart, OTHER_LOAD_WARNING, ScenarioResult, evaluateTargets, renderC
  *   BENCH_CONNECTIONS=50   connections of throughput scenarios
  *   BENCH_PROJECTS=50      projects the multi-project PUT rows spread over (ids derived from the index;
  *                          seeded in the emulator, configured in the BFF; requests rotate over them)
- *   BENCH_ADAPTER=undici   forces axios.defaults.adapter to src/smn/undici-axios-adapter.ts (preload). Only for
+ *   BENCH_ADAPTER=undici   forces axios.defaults.adapter to src/http/undici-axios-adapter.ts (preload). Only for
  *                          builds before 3973697 (BENCH_DIST): the app now creates its axios on undici itself,
  *                          which overrides the default, so the knob changes nothing on the current build
  *   BENCH_PROFILE=1        V8 CPU profile of the BFF during the measured window of its 50-connection scenarios
