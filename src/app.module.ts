@@ -8,11 +8,15 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { OutboundHttpModule } from './http/outbound-http.module';
 import { MeteredAuditStore } from './metrics/metered-audit.store';
+import { MeteredSmnPort } from './metrics/metered-smn.port';
 import { MetricsModule } from './metrics/metrics.module';
 import { MetricsService } from './metrics/metrics.service';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { REQUEST_GUARDS } from './request-guards';
+import { SmnModule } from './smn/smn.module';
+import type { SmnPort } from './smn/smn.port';
 import { SmsCallbackModule } from './sms-callback/sms-callback.module';
 
 /** The composition root: every module, the request guards in their order, and the wrappers of the ports. */
@@ -23,6 +27,11 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        OutboundHttpModule.forRoot({
+          proxy: config.http.outboundProxy,
+          connectionsPerOrigin: config.smn.upstream.maxSockets,
+          logger: logger.child({ context: 'OutboundHttp' }),
+        }),
         MetricsModule,
         AuthModule.forRoot(config.auth),
         RateLimitModule.forRoot(config.rateLimit),
@@ -34,6 +43,10 @@ export class AppModule {
             logger,
           }),
           wrapStore: (store: AuditStore, metrics: MetricsService) => new MeteredAuditStore(store, metrics),
+          wrapInject: [MetricsService],
+        }),
+        SmnModule.forRoot({
+          wrapPort: (port: SmnPort, metrics: MetricsService) => new MeteredSmnPort(port, metrics),
           wrapInject: [MetricsService],
         }),
         SmsCallbackModule,

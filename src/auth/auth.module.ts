@@ -1,3 +1,4 @@
+import { HttpService } from '@nestjs/axios';
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { ApiKeyAuthenticator } from './api-key-auth.service';
 import { AuthEvents } from './auth-events.service';
@@ -8,7 +9,7 @@ import { JwtAuthenticator } from './jwt-auth.service';
 /**
  * Caller authentication and authorization for every `@Authenticated` route: the authenticator and the
  * failure events (auth failures by reason, for metrics). The guards are wired, in order, by the composition
- * root (src/request-guards.ts).
+ * root (src/request-guards.ts). The JWKS is fetched with the `HttpService` of the global outbound HTTP module.
  */
 @Module({})
 export class AuthModule {
@@ -18,19 +19,23 @@ export class AuthModule {
     return {
       module: AuthModule,
       global: true,
-      providers: [{ provide: AUTH_OPTIONS, useValue: options }, { provide: CallerAuthenticator, useFactory: () => createAuthenticator(options) }, AuthEvents],
+      providers: [
+        { provide: AUTH_OPTIONS, useValue: options },
+        { provide: CallerAuthenticator, inject: [HttpService], useFactory: (http: HttpService) => createAuthenticator(options, http) },
+        AuthEvents,
+      ],
       exports: [AuthEvents, AUTH_OPTIONS, CallerAuthenticator],
     };
   }
 }
 
-function createAuthenticator(options: AuthOptions): CallerAuthenticator {
+function createAuthenticator(options: AuthOptions, http: HttpService): CallerAuthenticator {
   if (options.developmentKey) {
     new Logger('Auth').warn(
       `No caller authentication is configured: the development key "${DEVELOPMENT_API_KEY}" (X-Api-Key) is accepted ` +
         'with every scope on every project. Configure JWT or API keys before exposing this service.',
     );
   }
-  const jwt = options.jwt ? JwtAuthenticator.fromOptions(options.jwt) : undefined;
+  const jwt = options.jwt ? JwtAuthenticator.fromOptions(options.jwt, http) : undefined;
   return new CallerAuthenticator(jwt, new ApiKeyAuthenticator(options.apiKeys, options.developmentKey));
 }

@@ -1,5 +1,7 @@
+import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
+import { firstValueFrom } from 'rxjs';
 import { authUnavailable } from './auth.errors';
 
 export interface JwksClientOptions {
@@ -17,7 +19,8 @@ type Refresh = 'fetched' | 'failed' | 'skipped';
  * The issuer's JWKS, cached. Like jose's `createRemoteJWKSet`, but (a) the cooldown counts every fetch
  * *attempt*, so an unreachable JWKS or a stream of unknown `kid`s cannot make us hammer the issuer, and
  * (b) keys past their age stay in use while a refresh fails (stale-if-error) instead of failing every token.
- * Key selection (kid, alg, kty, use) is jose's `createLocalJWKSet`.
+ * Key selection (kid, alg, kty, use) is jose's `createLocalJWKSet`. Fetched through the outbound HTTP module
+ * (proxy, user agent, typed errors) with its own timeout; redirects are not followed.
  */
 export class JwksClient {
   private readonly logger = new Logger('Auth');
@@ -29,6 +32,7 @@ export class JwksClient {
   constructor(
     private readonly url: URL,
     private readonly options: JwksClientOptions,
+    private readonly http: HttpService,
   ) {}
 
   /** A jose `JWTVerifyGetKey`. Throws `AuthDeniedError` 503 when no key can be had at all. */
@@ -69,14 +73,18 @@ export class JwksClient {
   }
 
   private async fetchKeys(): Promise<void> {
-    const response = await fetch(this.url, {
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-      redirect: 'manual',
-      headers: { accept: 'application/jwk-set+json, application/json' },
-    });
+    const response = await firstValueFrom(
+      this.http.get<string>(this.url.href, {
+        timeout: this.options.timeoutMs,
+        headers: { accept: 'application/jwk-set+json, application/json' },
+        responseType: 'text',
+        transformResponse: [(data: unknown) => data],
+        validateStatus: () => true,
+      }),
+    );
     if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
     // createLocalJWKSet rejects anything that is not a JWK Set.
-    this.keys = createLocalJWKSet((await response.json()) as JSONWebKeySet);
+    this.keys = createLocalJWKSet(JSON.parse(response.data) as JSONWebKeySet);
     this.fetchedAt = Date.now();
   }
 }

@@ -1,3 +1,4 @@
+import type { HttpService } from '@nestjs/axios';
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
@@ -17,13 +18,18 @@ export class JwtAuthenticator {
     private readonly getKey: JWTVerifyGetKey,
   ) {}
 
-  static fromOptions(options: JwtOptions): JwtAuthenticator {
+  /** `http`: the outbound HTTP module's client, for the JWKS. */
+  static fromOptions(options: JwtOptions, http: HttpService): JwtAuthenticator {
     const getKey = options.jwksUrl
-      ? new JwksClient(new URL(options.jwksUrl), {
-          cooldownMs: options.jwksCooldownMs ?? DEFAULT_COOLDOWN_MS,
-          timeoutMs: options.jwksTimeoutMs ?? DEFAULT_TIMEOUT_MS,
-          maxAgeMs: JWKS_MAX_AGE_MS,
-        }).getKey
+      ? new JwksClient(
+          new URL(options.jwksUrl),
+          {
+            cooldownMs: options.jwksCooldownMs ?? DEFAULT_COOLDOWN_MS,
+            timeoutMs: options.jwksTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+            maxAgeMs: JWKS_MAX_AGE_MS,
+          },
+          http,
+        ).getKey
       : localKeys(loadKeyFile(String(options.publicKeyFile)));
     return new JwtAuthenticator(options, getKey);
   }

@@ -1,4 +1,5 @@
 import type { AuthOptions } from '../auth/auth.options';
+import type { OutboundProxyConfig } from '../http/outbound-http.options';
 import type { RateLimitOptions } from '../rate-limit/rate-limit.options';
 
 /** The validated configuration, namespaced. Built once at boot by `loadConfig`; injected as `AppConfig`. */
@@ -10,6 +11,8 @@ export class AppConfig {
     corsOrigins: string[];
     trustedProxies: string[];
     shutdownGraceMs: number;
+    /** Forward proxy of outbound requests (SMN, IAM, JWKS); unset: direct. */
+    outboundProxy?: OutboundProxyConfig;
   };
   log!: { level: string; pretty: boolean };
   smn!: SmnConfig;

@@ -7,6 +7,8 @@ import { csv, int, pairs } from './env-parsers';
 
 export const PROJECT_ID = /^[0-9a-f]{32}$/;
 const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
+/** A proxy URL; empty counts as unset (as `HTTP_PROXY=` in a compose file means). */
+const proxyUrl = z.url({ protocol: /^https?$/ }).or(z.literal('')).optional();
 
 /** The demo project of the embedded default (design §8, issue 2). */
 export const DEMO_PROJECT = { id: 'f96188c7ccaf4ffba0c9aa149ab2bd57', region: 'cn-north-4' };
@@ -75,6 +77,14 @@ const schema = z
     UPSTREAM_BREAKER_THRESHOLD: int(5, 1),
     UPSTREAM_BREAKER_HALF_OPEN_MS: int(10_000, 1),
     UPSTREAM_MAX_SOCKETS: int(64, 1),
+
+    // Outbound proxy, by curl's names; the lower-case spelling wins when both are set, as in curl and undici.
+    HTTP_PROXY: proxyUrl,
+    http_proxy: proxyUrl,
+    HTTPS_PROXY: proxyUrl,
+    https_proxy: proxyUrl,
+    NO_PROXY: z.string().optional(),
+    no_proxy: z.string().optional(),
   });
 
 export class ConfigError extends Error {
@@ -115,6 +125,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       corsOrigins: e.CORS_ORIGINS,
       trustedProxies: e.TRUSTED_PROXIES,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      outboundProxy:
+        e.http_proxy || e.HTTP_PROXY || e.https_proxy || e.HTTPS_PROXY
+          ? {
+              httpProxy: e.http_proxy || e.HTTP_PROXY || undefined,
+              httpsProxy: e.https_proxy || e.HTTPS_PROXY || undefined,
+              noProxy: e.no_proxy || e.NO_PROXY || undefined,
+            }
+          : undefined,
     },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ? e.LOG_PRETTY === 'true' : e.NODE_ENV === 'development' && !!process.stdout.isTTY },
     auth,

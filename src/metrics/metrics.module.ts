@@ -20,9 +20,11 @@ export class MetricsModule implements OnModuleInit {
     private readonly metrics: MetricsService,
     private readonly adapterHost: HttpAdapterHost,
     private readonly authEvents: AuthEvents,
+    private readonly resilience: UpstreamResilience,
   ) {}
 
   onModuleInit(): void {
+    registerCircuitGauge(this.metrics, this.resilience);
     this.authEvents.onFailure((event) => this.metrics.authFailures.inc({ reason: event.reason }));
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onResponse', (request, reply, done) => {
@@ -38,7 +40,7 @@ export class MetricsModule implements OnModuleInit {
 }
 
 /** Circuit state per regional endpoint, read at scrape time (0 closed, 1 half-open, 2 open). */
-export function registerCircuitGauge(metrics: MetricsService, resilience: UpstreamResilience): void {
+function registerCircuitGauge(metrics: MetricsService, resilience: UpstreamResilience): void {
   new Gauge({
     name: 'smn_circuit_state',
     help: 'Circuit breaker state per SMN endpoint: 0 closed, 1 half-open, 2 open, 3 isolated.',

@@ -1,8 +1,11 @@
 import { HttpService } from '@nestjs/axios';
-import { isAxiosError } from 'axios';
+import { isCancel } from 'axios';
 import { firstValueFrom } from 'rxjs';
+import { BffError } from '../common/bff-error';
 import type { IamTokenAuth } from '../config/app-config';
-import { SmnAuthFailedError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
+import { HttpTimeoutError } from '../http/outbound-http.errors';
+import { IamTokenError, SmnAuthFailedError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
+import type { UpstreamResilience } from './upstream-resilience';
 
 interface CachedToken {
   token: string;
@@ -13,7 +16,8 @@ interface CachedToken {
 /**
  * IAM token mode (design §5): a project-scoped token from `POST /v3/auth/tokens`, cached per project,
  * refreshed before `expires_at`, with one fetch in flight however many requests wait for it, and dropped
- * when SMN answers 401.
+ * when SMN answers 401. Fetches run under IAM's own timeout, retries and circuit breaker (`resilience`), and
+ * fail as `IamTokenError`, which SMN's policy neither retries nor counts.
  */
 export class IamTokenProvider {
   private readonly cache = new Map<string, CachedToken>();
@@ -23,6 +27,7 @@ export class IamTokenProvider {
     private readonly http: HttpService,
     private readonly auth: IamTokenAuth,
     private readonly timeoutMs: number,
+    private readonly resilience: UpstreamResilience,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -43,6 +48,15 @@ export class IamTokenProvider {
   }
 
   private async fetch(projectId: string): Promise<CachedToken> {
+    try {
+      // Not tied to one caller's signal: several requests may be waiting for this token.
+      return await this.resilience.execute(this.auth.iamEndpoint, (signal) => this.request(projectId, signal));
+    } catch (error) {
+      throw error instanceof BffError ? new IamTokenError(error) : error;
+    }
+  }
+
+  private async request(projectId: string, signal: AbortSignal): Promise<CachedToken> {
     const body = {
       auth: {
         identity: {
@@ -57,13 +71,14 @@ export class IamTokenProvider {
       response = await firstValueFrom(
         this.http.post<{ token?: { expires_at?: string } }>(`${this.auth.iamEndpoint}/v3/auth/tokens`, body, {
           timeout: this.timeoutMs,
+          signal,
           validateStatus: () => true,
         }),
       );
     } catch (error) {
-      if (isAxiosError(error) && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT')) {
-        throw new SmnTimeoutError('IAM did not issue a token in time.');
-      }
+      if (error instanceof HttpTimeoutError) throw new SmnTimeoutError('IAM did not issue a token in time.');
+      // The deadline aborted the attempt; the resilience layer reports the deadline.
+      if (isCancel(error)) throw error;
       throw new SmnUnavailableError('IAM could not be reached for a token.', undefined, true, error);
     }
     const token = response.headers['x-subject-token'];

@@ -1,17 +1,15 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import type { AxiosResponse } from 'axios';
-import { isAxiosError } from 'axios';
+import { isAxiosError, isCancel } from 'axios';
 import { BffError } from '../common/bff-error';
-import { requestContext } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
+import { HttpTimeoutError, neverSent } from '../http/outbound-http.errors';
 import { SmnEndpoints } from './smn-endpoints';
-import { SmnAuthFailedError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
+import { IamTokenError, SmnAuthFailedError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
 import { SMS_EVENT_TYPES, SmnCallOptions, SmnPort, SmnWriteResult, SmsCallback, SmsCallbackList, SmsEventType } from './smn.port';
 import { SmnRequestAuthorizer } from './smn-request-authorizer';
 import { UpstreamResilience } from './upstream-resilience';
-
-const USER_AGENT = 'sms-callback-bff/0.1';
 
 /** A settled upstream answer: status, SMN request id, and the parsed JSON body (undefined when not JSON). */
 interface UpstreamAnswer {
@@ -20,7 +18,10 @@ interface UpstreamAnswer {
   body: unknown;
 }
 
-/** The SMN port over HTTP: `@nestjs/axios` on keep-alive agents, our signer, cockatiel policies. */
+/**
+ * The SMN port over HTTP: `@nestjs/axios` on the outbound HTTP module (which adds the user agent and the
+ * request id, and types transport failures), our signer, cockatiel policies.
+ */
 @Injectable()
 export class SmnHttpClient extends SmnPort {
   constructor(
@@ -75,16 +76,15 @@ export class SmnHttpClient extends SmnPort {
     if (!region) throw new Error(`project ${projectId} has no configured region`); // the service checks first
     const baseUrl = this.endpoints.baseUrlFor(region);
     const url = `${baseUrl}/v2/${projectId}/notifications/sms/callback${query}`;
-    const requestId = requestContext.current()?.requestId;
 
     return this.resilience.execute(
       baseUrl,
       async (signal) => {
         try {
-          let sent = await this.send(method, url, projectId, body, requestId, signal);
+          let sent = await this.send(method, url, projectId, body, signal);
           // An IAM token that SMN no longer accepts is dropped and replaced, once.
           if (sent.response.status === 401 && this.authorizer.refreshAfterRejection(projectId, sent.headers)) {
-            sent = await this.send(method, url, projectId, body, requestId, signal);
+            sent = await this.send(method, url, projectId, body, signal);
           }
           return this.interpret(sent.response);
         } catch (error) {
@@ -101,14 +101,12 @@ export class SmnHttpClient extends SmnPort {
     url: string,
     projectId: string,
     body: string | undefined,
-    requestId: string | undefined,
     signal: AbortSignal,
   ): Promise<{ response: AxiosResponse<string>; headers: Record<string, string> }> {
     // Outgoing headers are an allow-list: nothing of the caller's request is copied here.
     const signed: Record<string, string> = { 'content-type': 'application/json', 'x-project-id': projectId };
+    // An IAM failure here is an IamTokenError: thrown as it is, and nothing was sent to SMN.
     const headers = { ...signed, ...(await this.authorizer.headersFor({ method, url, headers: signed, body }, projectId)) };
-    headers['user-agent'] = USER_AGENT;
-    if (requestId) headers['x-request-id'] = requestId;
     try {
       // The HttpService's axios instance directly: the Observable wrapper adds a cancel token and an error
       // object per call, and each call here is awaited once anyway.
@@ -169,25 +167,24 @@ function malformed(answer: UpstreamAnswer): SmnUnavailableError {
 }
 
 function transportError(error: unknown): Error {
+  if (error instanceof HttpTimeoutError) return new SmnTimeoutError();
+  // The overall deadline aborted the attempt; the resilience layer reports the deadline.
+  if (isCancel(error)) return error as Error;
   if (!isAxiosError(error)) return error as Error;
-  if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') return new SmnTimeoutError();
-  // ERR_CANCELED: the overall deadline aborted the attempt; the resilience layer reports the deadline.
-  if (error.code === 'ERR_CANCELED') return error;
+  // HttpConnectionError (refused, reset, …) keeps its `code` as the cause's: see mayHaveReachedSmn.
   return new SmnUnavailableError(`SMN could not be reached (${error.code ?? 'network error'}).`, undefined, true, error);
 }
 
-/** Connection errors that prove the request never left: nothing can have been applied. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
 /**
  * False only for failures that prove SMN did not apply the request: a well-formed refusal (4xx, including
- * its gateway's 401/403/429) or a connection that was never made. Timeouts, resets, 5xx and unreadable
+ * its gateway's 401/403/429), a connection that was never made (the cause's code: refused, unresolvable,
+ * unreachable, no proxy tunnel), or no IAM token (nothing was sent). Timeouts, resets, 5xx and unreadable
  * answers may come after SMN applied it.
  */
 function mayHaveReachedSmn(error: unknown): boolean {
   if (error instanceof SmnRejectedError || error instanceof SmnAuthFailedError || error instanceof SmnThrottledError) return false;
-  const code = ((error as { cause?: { code?: string } })?.cause ?? {}).code;
-  return !(error instanceof SmnUnavailableError && error.upstream === undefined && code !== undefined && NOT_SENT.has(code));
+  if (error instanceof IamTokenError) return false;
+  return !(error instanceof SmnUnavailableError && error.upstream === undefined && neverSent(error.cause));
 }
 
 /** The same failure for the caller, marked as one whose change may have been applied. */

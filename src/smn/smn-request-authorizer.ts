@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { IamTokenProvider } from './iam-token.provider';
 import { SignableRequest, createAkSkSigner } from './signing/aksk-signer';
+import { UpstreamResilience } from './upstream-resilience';
 
 const TOKEN_HEADER = 'x-auth-token';
 
@@ -18,7 +19,9 @@ export class SmnRequestAuthorizer {
   constructor(config: AppConfig, http: HttpService) {
     const auth = config.smn.auth;
     if (auth.mode === 'token') {
-      const tokens = new IamTokenProvider(http, auth, config.smn.upstream.attemptTimeoutMs);
+      // IAM's own breaker and retries, with SMN's numbers: an IAM outage must not open SMN's circuit.
+      const resilience = new UpstreamResilience(config.smn.upstream, 'IAM');
+      const tokens = new IamTokenProvider(http, auth, config.smn.upstream.attemptTimeoutMs, resilience);
       this.tokens = tokens;
       this.authorize = async (_request, projectId) => ({ [TOKEN_HEADER]: await tokens.tokenFor(projectId) });
     } else {

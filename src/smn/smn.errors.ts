@@ -43,8 +43,8 @@ export class SmnUnavailableError extends BffError {
 }
 
 export class SmnCircuitOpenError extends BffError {
-  constructor(retryAfterSec: number) {
-    super(503, ErrorCode.UpstreamUnavailable, 'SMN is failing; calls are paused for a short while.', {
+  constructor(retryAfterSec: number, message = 'SMN is failing; calls are paused for a short while.') {
+    super(503, ErrorCode.UpstreamUnavailable, message, {
       headers: { 'retry-after': String(Math.max(1, retryAfterSec)) },
     });
   }
@@ -53,6 +53,17 @@ export class SmnCircuitOpenError extends BffError {
 export class SmnTimeoutError extends BffError {
   constructor(message = 'SMN did not answer in time.') {
     super(504, ErrorCode.UpstreamTimeout, message);
+  }
+}
+
+/**
+ * IAM did not issue a token, so the SMN request it was for was never sent. The caller sees IAM's failure as
+ * it was (status, code, `Retry-After`); SMN's retry and breaker ignore it (IAM has its own policy, and an
+ * IAM outage says nothing about SMN), and no change can have been applied.
+ */
+export class IamTokenError extends BffError {
+  constructor(failure: BffError) {
+    super(failure.status, failure.code, failure.message, { upstream: failure.upstream, headers: failure.headers, cause: failure });
   }
 }
 

@@ -17,14 +17,19 @@ import type { UpstreamPolicyConfig } from '../config/app-config';
 import { SmnCircuitOpenError, SmnThrottledError, SmnTimeoutError, isOutage, isRetryable } from './smn.errors';
 
 /**
- * Deadline → retry → circuit breaker, composed with cockatiel, one breaker per regional endpoint.
+ * Deadline → retry → circuit breaker, composed with cockatiel, one breaker per endpoint: SMN's regional
+ * endpoints in one instance, IAM in another (an IAM outage is not an SMN outage).
  * The per-attempt timeout is the HTTP client's own (it aborts the socket); the deadline bounds the
  * whole call including backoff.
  */
 export class UpstreamResilience {
   private readonly policies = new Map<string, { policy: IPolicy; breaker: CircuitBreakerPolicy }>();
 
-  constructor(private readonly config: UpstreamPolicyConfig) {}
+  constructor(
+    private readonly config: UpstreamPolicyConfig,
+    /** Names the upstream in the errors' messages. */
+    private readonly service = 'SMN',
+  ) {}
 
   /** `outer` (optional) ends the call early: a share of a larger deadline that the caller keeps. */
   async execute<T>(endpoint: string, attempt: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
@@ -32,12 +37,15 @@ export class UpstreamResilience {
     try {
       return await policy.execute(({ signal }) => attempt(signal), outer);
     } catch (error) {
-      if (outer?.aborted) throw new SmnTimeoutError('SMN did not answer within the time left to this request.');
+      if (outer?.aborted) throw new SmnTimeoutError(`${this.service} did not answer within the time left to this request.`);
       if (error instanceof BrokenCircuitError) {
-        throw new SmnCircuitOpenError(Math.ceil(this.config.breakerHalfOpenAfterMs / 1000));
+        throw new SmnCircuitOpenError(
+          Math.ceil(this.config.breakerHalfOpenAfterMs / 1000),
+          `${this.service} is failing; calls are paused for a short while.`,
+        );
       }
       if (error instanceof TaskCancelledError) {
-        throw new SmnTimeoutError(`SMN did not answer within the ${this.config.deadlineMs} ms deadline.`);
+        throw new SmnTimeoutError(`${this.service} did not answer within the ${this.config.deadlineMs} ms deadline.`);
       }
       throw error;
     }

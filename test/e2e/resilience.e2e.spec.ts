@@ -173,6 +173,33 @@ describe('upstream resilience', () => {
       }
     });
 
+    it('has a circuit breaker of its own: an IAM outage pauses token fetches and leaves SMN\'s circuit closed', async () => {
+      const h = await startHarness({
+        LOG_LEVEL: 'warn',
+        SMN_AUTH_MODE: 'token',
+        UPSTREAM_MAX_RETRIES: '0',
+        UPSTREAM_BREAKER_THRESHOLD: '2',
+        UPSTREAM_BREAKER_HALF_OPEN_MS: '300',
+      });
+      try {
+        await injectFault(h.emulator, { kind: 'status', status: 503, path: '/v3/auth/tokens', count: 2 });
+        for (let i = 0; i < 2; i++) expect((await h.api.get(CALLBACK_PATH).expect(502)).body.code).toBe('BFF.UPSTREAM_UNAVAILABLE');
+
+        // IAM's circuit is open: neither IAM nor SMN is called.
+        const open = await h.api.get(CALLBACK_PATH).expect(503);
+        expect(open.body).toMatchObject({ code: 'BFF.UPSTREAM_UNAVAILABLE', message: expect.stringContaining('IAM is failing') });
+        expect(Number(open.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+        expect((await emulatorRequests(h.emulator)).map((r) => r.path)).toEqual(['/v3/auth/tokens', '/v3/auth/tokens']);
+        // SMN's breaker counted none of it.
+        await h.api.get('/health/ready').expect(200);
+
+        // Half-open after the delay: a probe fetches a token, and SMN answers.
+        await waitFor(async () => (await h.api.get(CALLBACK_PATH)).status === 200, 3000);
+      } finally {
+        await h.close();
+      }
+    });
+
     it('answers 502 BFF.UPSTREAM_AUTH_FAILED when IAM refuses the BFF\'s password', async () => {
       const h = await startHarness({ LOG_LEVEL: 'warn', SMN_AUTH_MODE: 'token', SMN_IAM_PASSWORD: 'wrong' });
       try {

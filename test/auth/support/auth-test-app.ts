@@ -12,6 +12,7 @@ import { Scope } from '../../../src/auth/caller';
 import { configureHttp, createHttpAdapter } from '../../../src/common/http-setup';
 import { RateLimitModule } from '../../../src/rate-limit/rate-limit.module';
 import { REQUEST_GUARDS } from '../../../src/request-guards';
+import { OutboundHttpModule } from '../../../src/http/outbound-http.module';
 
 export const PROJECT_A = 'a'.repeat(32);
 export const PROJECT_B = 'b'.repeat(32);
@@ -61,7 +62,8 @@ export interface AppOptions {
 export async function createAuthTestApp(options: AppOptions): Promise<NestFastifyApplication> {
   const auth: AuthOptions = { nodeEnv: 'test', apiKeys: [], developmentKey: false, ...options.auth };
   const moduleRef = await Test.createTestingModule({
-    imports: [AuthModule.forRoot(auth), RateLimitModule.forRoot(options.rateLimit ?? NO_LIMITS)],
+    // The JWKS is fetched through the outbound HTTP module, as in the app.
+    imports: [OutboundHttpModule.forRoot(), AuthModule.forRoot(auth), RateLimitModule.forRoot(options.rateLimit ?? NO_LIMITS)],
     controllers: [ThingController],
     providers: REQUEST_GUARDS,
   })
