@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { AuthEvents } from './auth-events.service';
+import type { AuthEvents } from './auth-events';
 import type { AuthDeniedError } from './auth.errors';
 
 /**

@@ -1,10 +1,10 @@
 import { HttpService } from '@nestjs/axios';
 import { DynamicModule, Logger, Module } from '@nestjs/common';
-import { ApiKeyAuthenticator } from './api-key-auth.service';
-import { AuthEvents } from './auth-events.service';
+import { ApiKeyAuthenticator } from './api-key.authenticator';
+import { AuthEvents } from './auth-events';
 import { assertAuthConfiguration, AUTH_OPTIONS, DEVELOPMENT_API_KEY, type AuthOptions } from './auth.options';
-import { CallerAuthenticator } from './caller-authenticator.service';
-import { JwtAuthenticator } from './jwt-auth.service';
+import { CallerAuthenticator } from './caller.authenticator';
+import { JwtAuthenticator } from './jwt.authenticator';
 
 /**
  * Caller authentication and authorization for every `@Authenticated` route: the authenticator and the

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { AuthDeniedError } from './auth.errors';
 import { AUTH_SCOPE } from './authenticated.decorator';
 import type { Scope } from './caller';
-import { CallerAuthenticator } from './caller-authenticator.service';
+import { CallerAuthenticator } from './caller.authenticator';
 
 /**
  * First of the request guards (src/request-guards.ts): who is calling. On an `@Authenticated` route it sets

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { AuthEvents } from './auth-events.service';
+import { AuthEvents } from './auth-events';
 import { deny } from './auth-denial';
 import { forbidden } from './auth.errors';
 import { requiredScope } from './authentication.guard';

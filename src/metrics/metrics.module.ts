@@ -2,7 +2,7 @@ import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
-import { AuthEvents } from '../auth/auth-events.service';
+import { AuthEvents } from '../auth/auth-events';
 import { UpstreamResilience } from '../smn/upstream-resilience';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';

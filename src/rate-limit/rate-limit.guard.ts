@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AuthEvents } from '../auth/auth-events.service';
+import { AuthEvents } from '../auth/auth-events';
 import { deny } from '../auth/auth-denial';
 import { rateLimited } from '../auth/auth.errors';
 import type { Caller } from '../auth/caller';

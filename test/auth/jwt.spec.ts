@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import type { JwtOptions } from '../../src/auth/auth.options';
-import { AuthEvents } from '../../src/auth/auth-events.service';
+import { AuthEvents } from '../../src/auth/auth-events';
 import { createAuthTestApp, expectRefusal, expectUnauthenticated, failureReasons, PROJECT_A } from './support/auth-test-app';
 import { AUDIENCE, deadUrl, ISSUER, JwksServer, PROJECTS_CLAIM, signToken, testKey, type TestKey } from './support/jwks-server';
 

@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import pino, { type Logger } from 'pino';
 import type { Response } from 'supertest';
-import { AuthEvents } from '../../../src/auth/auth-events.service';
+import { AuthEvents } from '../../../src/auth/auth-events';
 import { AuthModule } from '../../../src/auth/auth.module';
 import type { AuthOptions } from '../../../src/auth/auth.options';
 import type { RateLimitOptions } from '../../../src/rate-limit/rate-limit.options';

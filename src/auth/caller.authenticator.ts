@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import type { ApiKeyAuthenticator } from './api-key-auth.service';
+import type { ApiKeyAuthenticator } from './api-key.authenticator';
 import { unauthenticated } from './auth.errors';
 import type { Caller } from './caller';
-import type { JwtAuthenticator } from './jwt-auth.service';
+import type { JwtAuthenticator } from './jwt.authenticator';
 
 /** Larger tokens are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;

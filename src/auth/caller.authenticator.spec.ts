@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { ApiKeyAuthenticator } from './api-key-auth.service';
+import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { AuthDeniedError } from './auth.errors';
-import { CallerAuthenticator, MAX_TOKEN_LENGTH } from './caller-authenticator.service';
-import type { JwtAuthenticator } from './jwt-auth.service';
+import { CallerAuthenticator, MAX_TOKEN_LENGTH } from './caller.authenticator';
+import type { JwtAuthenticator } from './jwt.authenticator';
 
 describe('CallerAuthenticator', () => {
   const jwt = { authenticate: jest.fn() };
