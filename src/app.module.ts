@@ -6,6 +6,7 @@ import { AuditModule } from './audit/audit.module';
 import type { AuditStore } from './audit/audit.store';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
+import { LoggingModule } from './common/logging.module';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { OutboundHttpModule } from './http/outbound-http.module';
@@ -27,6 +28,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
         OutboundHttpModule.forRoot({
           proxy: config.http.outboundProxy,
           connectionsPerOrigin: config.smn.upstream.maxSockets,
@@ -40,7 +42,6 @@ export class AppModule {
             ...config.audit,
             // Unique per process life: a restarted container keeps its hostname and often its pid (1).
             instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-            logger,
           }),
           wrapStore: (store: AuditStore, metrics: MetricsService) => new MeteredAuditStore(store, metrics),
           wrapInject: [MetricsService],

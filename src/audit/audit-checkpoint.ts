@@ -1,6 +1,6 @@
 import { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { KeyObject } from 'node:crypto';
-import pino, { Logger } from 'pino';
+import type { Logger } from 'pino';
 import { AuditSigner, verifyHashSignature } from './audit-chain';
 
 /** The `format` of a checkpoint as served, logged and saved to a file. */
@@ -177,13 +177,14 @@ export class AuditCheckpointPublisher implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-/** The provider factory (`AuditModule`): `AuditStore`, `AuditSigningKey`, `AuditOptions`. */
+/** The provider factory (`AuditModule`): `AuditStore`, `AuditSigningKey`, `AuditOptions`, the app logger. */
 export function createAuditCheckpointPublisher(
   store: { readHead(): Promise<Head> },
   signer: AuditSigner,
-  options: { logger?: Logger; checkpointEveryRecords?: number; checkpointIntervalMs?: number },
+  options: { checkpointEveryRecords?: number; checkpointIntervalMs?: number },
+  logger: Logger,
 ): AuditCheckpointPublisher {
-  return new AuditCheckpointPublisher(() => store.readHead(), signer, (options.logger ?? pino()).child({ component: 'audit' }), {
+  return new AuditCheckpointPublisher(() => store.readHead(), signer, logger.child({ component: 'audit' }), {
     everyRecords: options.checkpointEveryRecords ?? DEFAULT_CHECKPOINT_EVERY_RECORDS,
     intervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
   });

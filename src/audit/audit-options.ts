@@ -1,5 +1,3 @@
-import type { Logger } from 'pino';
-
 /**
  * Audit settings and DI token. The lead builds it from config (`AuditModule.forRoot`); nothing
  * in src/audit reads the environment.
@@ -30,6 +28,4 @@ export abstract class AuditOptions {
   declare readonly checkpointIntervalMs: number;
   /** Written into intents and the lease table; unique per process life. */
   declare readonly instanceId: string;
-  /** Where records are logged as structured lines; a plain pino logger when unset. */
-  declare readonly logger?: Logger;
 }

@@ -1,4 +1,5 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
+import { APP_LOGGER } from '../common/logging.module';
 import { AuditCheckpointPublisher, createAuditCheckpointPublisher } from './audit-checkpoint';
 import { AuditOptions } from './audit-options';
 import { AuditSigningKey, loadAuditSigningKey } from './audit-signing-key';
@@ -43,7 +44,7 @@ export class AuditModule {
           },
         },
         AuditService,
-        { provide: AuditCheckpointPublisher, useFactory: createAuditCheckpointPublisher, inject: [AuditStore, AuditSigningKey, AuditOptions] },
+        { provide: AuditCheckpointPublisher, useFactory: createAuditCheckpointPublisher, inject: [AuditStore, AuditSigningKey, AuditOptions, APP_LOGGER] },
       ],
       exports: [AuditOptions, AuditSigningKey, AuditStore, AuditService, AuditCheckpointPublisher],
     };

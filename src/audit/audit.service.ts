@@ -1,5 +1,6 @@
-import { Injectable, OnApplicationShutdown, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import pino, { Logger } from 'pino';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { APP_LOGGER } from '../common/logging.module';
 import { BffError } from '../common/bff-error';
 import { AuditCheckpointPublisher } from './audit-checkpoint';
 import { auditUnavailable, within } from './audit-errors';
@@ -40,8 +41,9 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
     private readonly signingKey: AuditSigningKey,
     private readonly options: AuditOptions,
     private readonly checkpoints: AuditCheckpointPublisher,
+    @Inject(APP_LOGGER) logger: Logger,
   ) {
-    this.logger = (options.logger ?? pino()).child({ component: 'audit' });
+    this.logger = logger.child({ component: 'audit' });
   }
 
   /**

@@ -1,4 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { APP_LOGGER } from '../common/logging.module';
 import type { AuthFailure } from './auth.errors';
 
 export interface AuthFailureEvent extends AuthFailure {
@@ -12,8 +14,12 @@ export type AuthFailureListener = (event: AuthFailureEvent) => void;
 /** Lets metrics (and anything else) count refusals by reason without the guard knowing about them. */
 @Injectable()
 export class AuthEvents {
-  private readonly logger = new Logger(AuthEvents.name);
+  private readonly logger: Logger;
   private readonly listeners = new Set<AuthFailureListener>();
+
+  constructor(@Inject(APP_LOGGER) logger: Logger) {
+    this.logger = logger.child({ component: 'auth' });
+  }
 
   /** Registers a listener; returns a function that removes it. */
   onFailure(listener: AuthFailureListener): () => void {
@@ -27,7 +33,7 @@ export class AuthEvents {
         listener(event);
       } catch (error) {
         // A broken metrics hook must not turn a clean 401 into a 500.
-        this.logger.warn(`auth failure listener threw: ${String(error)}`);
+        this.logger.warn({ err: error }, 'auth failure listener threw');
       }
     }
   }

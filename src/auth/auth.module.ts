@@ -1,5 +1,7 @@
 import { HttpService } from '@nestjs/axios';
-import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { APP_LOGGER } from '../common/logging.module';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { AuthEvents } from './auth-events';
 import { assertAuthConfiguration, AUTH_OPTIONS, DEVELOPMENT_API_KEY, type AuthOptions } from './auth.options';
@@ -21,7 +23,11 @@ export class AuthModule {
       global: true,
       providers: [
         { provide: AUTH_OPTIONS, useValue: options },
-        { provide: CallerAuthenticator, inject: [HttpService], useFactory: (http: HttpService) => createAuthenticator(options, http) },
+        {
+          provide: CallerAuthenticator,
+          inject: [HttpService, APP_LOGGER],
+          useFactory: (http: HttpService, logger: Logger) => createAuthenticator(options, http, logger.child({ component: 'auth' })),
+        },
         AuthEvents,
       ],
       exports: [AuthEvents, AUTH_OPTIONS, CallerAuthenticator],
@@ -29,13 +35,13 @@ export class AuthModule {
   }
 }
 
-function createAuthenticator(options: AuthOptions, http: HttpService): CallerAuthenticator {
+function createAuthenticator(options: AuthOptions, http: HttpService, logger: Logger): CallerAuthenticator {
   if (options.developmentKey) {
-    new Logger('Auth').warn(
+    logger.warn(
       `No caller authentication is configured: the development key "${DEVELOPMENT_API_KEY}" (X-Api-Key) is accepted ` +
         'with every scope on every project. Configure JWT or API keys before exposing this service.',
     );
   }
-  const jwt = options.jwt ? JwtAuthenticator.fromOptions(options.jwt, http) : undefined;
+  const jwt = options.jwt ? JwtAuthenticator.fromOptions(options.jwt, http, logger) : undefined;
   return new CallerAuthenticator(jwt, new ApiKeyAuthenticator(options.apiKeys, options.developmentKey));
 }

@@ -1,6 +1,6 @@
 import { HttpService } from '@nestjs/axios';
-import { Logger } from '@nestjs/common';
 import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
+import type { Logger } from 'pino';
 import { firstValueFrom } from 'rxjs';
 import { authUnavailable } from './auth.errors';
 
@@ -23,7 +23,6 @@ type Refresh = 'fetched' | 'failed' | 'skipped';
  * (proxy, user agent, typed errors) with its own timeout; redirects are not followed.
  */
 export class JwksClient {
-  private readonly logger = new Logger('Auth');
   private keys?: KeyLookup;
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private attemptedAt = Number.NEGATIVE_INFINITY;
@@ -33,6 +32,7 @@ export class JwksClient {
     private readonly url: URL,
     private readonly options: JwksClientOptions,
     private readonly http: HttpService,
+    private readonly logger: Logger,
   ) {}
 
   /** A jose `JWTVerifyGetKey`. Throws `AuthDeniedError` 503 when no key can be had at all. */
@@ -63,7 +63,7 @@ export class JwksClient {
     this.pending = this.fetchKeys()
       .then((): Refresh => 'fetched')
       .catch((error: unknown): Refresh => {
-        this.logger.warn(`JWKS fetch from ${this.url.origin} failed: ${describe(error)}`);
+        this.logger.warn({ jwks: this.url.origin, reason: describe(error) }, 'JWKS fetch failed');
         return 'failed';
       })
       .finally(() => {

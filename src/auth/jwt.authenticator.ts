@@ -6,6 +6,7 @@ import { AuthDeniedError, unauthenticated } from './auth.errors';
 import type { JwtOptions } from './auth.options';
 import type { Caller } from './caller';
 import { JwksClient } from './jwks.client';
+import type { Logger } from 'pino';
 
 const DEFAULT_COOLDOWN_MS = 30_000;
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -19,7 +20,7 @@ export class JwtAuthenticator {
   ) {}
 
   /** `http`: the outbound HTTP module's client, for the JWKS. */
-  static fromOptions(options: JwtOptions, http: HttpService): JwtAuthenticator {
+  static fromOptions(options: JwtOptions, http: HttpService, logger: Logger): JwtAuthenticator {
     const getKey = options.jwksUrl
       ? new JwksClient(
           new URL(options.jwksUrl),
@@ -29,6 +30,7 @@ export class JwtAuthenticator {
             maxAgeMs: JWKS_MAX_AGE_MS,
           },
           http,
+          logger,
         ).getKey
       : localKeys(loadKeyFile(String(options.publicKeyFile)));
     return new JwtAuthenticator(options, getKey);

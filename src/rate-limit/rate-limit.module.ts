@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { APP_LOGGER } from '../common/logging.module';
 import { FixedWindowMemoryStorage } from './fixed-window-memory.store';
 import { RATE_LIMIT_OPTIONS, type RateLimitOptions } from './rate-limit.options';
 import { RateLimiter } from './rate-limiter.service';
@@ -21,7 +23,7 @@ export class RateLimitModule {
       global: true,
       providers: [
         { provide: RATE_LIMIT_OPTIONS, useValue: options },
-        { provide: ThrottlerStorage, useFactory: () => createStorage(options) },
+        { provide: ThrottlerStorage, inject: [APP_LOGGER], useFactory: (logger: Logger) => createStorage(options, logger.child({ component: 'rate-limit' })) },
         RateLimiter,
       ],
       exports: [RateLimiter],
@@ -29,7 +31,7 @@ export class RateLimitModule {
   }
 }
 
-function createStorage(options: RateLimitOptions): ThrottlerStorage {
+function createStorage(options: RateLimitOptions, logger: Logger): ThrottlerStorage {
   if (!options.redisUrl) return new FixedWindowMemoryStorage();
   const redis = new Redis(options.redisUrl, {
     lazyConnect: true,
@@ -39,5 +41,5 @@ function createStorage(options: RateLimitOptions): ThrottlerStorage {
     commandTimeout: 500,
     connectTimeout: 2_000,
   });
-  return new RedisThrottlerStorage(redis, options.redisKeyPrefix ?? DEFAULT_KEY_PREFIX);
+  return new RedisThrottlerStorage(redis, options.redisKeyPrefix ?? DEFAULT_KEY_PREFIX, logger);
 }

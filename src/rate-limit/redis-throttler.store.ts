@@ -1,4 +1,5 @@
-import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { FixedWindowMemoryStorage } from './fixed-window-memory.store';
 import type { Redis } from 'ioredis';
@@ -46,13 +47,13 @@ interface ThrottleCommand {
  * limits become per instance until Redis is back, and authentication still guards every route.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('RateLimit');
   private readonly fallback = new FixedWindowMemoryStorage();
   private degraded = false;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly logger: Logger,
   ) {
     redis.defineCommand('bffThrottle', { numberOfKeys: 2, lua: THROTTLE_SCRIPT });
     // Without a listener ioredis prints every connection error; one line per outage is enough.
@@ -77,7 +78,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
       );
       if (this.degraded) {
         this.degraded = false;
-        this.logger.log('Redis is back; rate-limit counters are shared again.');
+        this.logger.info('Redis is back; rate-limit counters are shared again.');
       }
       return { totalHits: hits, timeToExpire: seconds(leftMs), isBlocked: blocked === 1, timeToBlockExpire: blocked ? seconds(blockLeftMs) : 0 };
     } catch (error) {
@@ -95,7 +96,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
   private markDegraded(error: unknown): void {
     if (this.degraded) return;
     this.degraded = true;
-    this.logger.error(`Redis unavailable, rate limits are per instance until it is back: ${String(error)}`);
+    this.logger.error({ err: error }, 'Redis unavailable, rate limits are per instance until it is back');
   }
 }
 

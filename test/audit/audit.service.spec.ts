@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { BffError } from '../../src/common/bff-error';
+import { LoggingModule } from '../../src/common/logging.module';
 import { AuditOptions } from '../../src/audit/audit-options';
 import { AuditSigningKey } from '../../src/audit/audit-signing-key';
 import { AuditModule } from '../../src/audit/audit.module';
@@ -43,9 +44,8 @@ async function startAudit(harness: StoreHarness, lines: Record<string, unknown>[
     checkpointEveryRecords: 1_000,
     checkpointIntervalMs: 300_000,
     instanceId: 'test-instance',
-    logger: pino(stream),
   };
-  const moduleRef = await Test.createTestingModule({ imports: [AuditModule.forRoot({ useFactory: () => options })] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [LoggingModule.forRoot(pino(stream)), AuditModule.forRoot({ useFactory: () => options })] }).compile();
   const app = await moduleRef.init();
   return {
     app,

@@ -125,8 +125,9 @@ describe('development key', () => {
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
-    const nestLogger: LoggerService = { log() {}, error() {}, warn: (m: unknown) => warnings.push(String(m)) };
-    app = await createAuthTestApp({ auth: { nodeEnv: 'development', developmentKey: resolveDevelopmentKey('development', undefined, []) }, nestLogger });
+    // The app's one pino logger; warnings are level 40.
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    app = await createAuthTestApp({ auth: { nodeEnv: 'development', developmentKey: resolveDevelopmentKey('development', undefined, []) }, logger });
   });
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import pino from 'pino';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,7 @@ describe('RedisThrottlerStorage', () => {
   let store: RedisThrottlerStorage;
 
   beforeAll(() => {
-    store = new RedisThrottlerStorage(new Redis(REDIS_URL), prefix);
+    store = new RedisThrottlerStorage(new Redis(REDIS_URL), prefix, pino({ level: 'silent' }));
   });
 
   afterAll(async () => {
@@ -72,8 +72,9 @@ describe('RedisThrottlerStorage', () => {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
-    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    const fallback = new RedisThrottlerStorage(down, prefix);
+    const logger = pino({ level: 'silent' });
+    const logged = jest.spyOn(logger, 'error');
+    const fallback = new RedisThrottlerStorage(down, prefix, logger);
     await fallback.onModuleInit();
     expect(await fallback.increment('k', 60_000, 1, 60_000, 'caller')).toMatchObject({ totalHits: 1, isBlocked: false });
     expect((await fallback.increment('k', 60_000, 1, 60_000, 'caller')).isBlocked).toBe(true);

@@ -1,3 +1,4 @@
+import pino from 'pino';
 import type { AxiosError } from 'axios';
 import type { FlattenedJWSInput } from 'jose';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -126,7 +127,7 @@ describe('outbound requests behind a proxy', () => {
       jwks.keys = [key.jwk];
       const url = await jwks.start();
       try {
-        const client = new JwksClient(new URL(url), { cooldownMs: 0, timeoutMs: 1_000, maxAgeMs: 60_000 }, transport({ httpProxy: proxy.url }).http);
+        const client = new JwksClient(new URL(url), { cooldownMs: 0, timeoutMs: 1_000, maxAgeMs: 60_000 }, transport({ httpProxy: proxy.url }).http, pino({ level: 'silent' }));
         await expect(client.getKey({ alg: 'ES256', kid: 'k1' }, {} as FlattenedJWSInput)).resolves.toBeDefined();
         expect(jwks.fetches).toBe(1);
         expect(proxy.tunnels.map((t) => t.target)).toEqual([new URL(url).host]);

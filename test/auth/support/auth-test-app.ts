@@ -10,6 +10,7 @@ import type { RateLimitOptions } from '../../../src/rate-limit/rate-limit.option
 import { Authenticated } from '../../../src/auth/authenticated.decorator';
 import { Scope } from '../../../src/auth/caller';
 import { configureHttp, createHttpAdapter } from '../../../src/common/http-setup';
+import { LoggingModule } from '../../../src/common/logging.module';
 import { RateLimitModule } from '../../../src/rate-limit/rate-limit.module';
 import { REQUEST_GUARDS } from '../../../src/request-guards';
 import { OutboundHttpModule } from '../../../src/http/outbound-http.module';
@@ -63,7 +64,7 @@ export async function createAuthTestApp(options: AppOptions): Promise<NestFastif
   const auth: AuthOptions = { nodeEnv: 'test', apiKeys: [], developmentKey: false, ...options.auth };
   const moduleRef = await Test.createTestingModule({
     // The JWKS is fetched through the outbound HTTP module, as in the app.
-    imports: [OutboundHttpModule.forRoot(), AuthModule.forRoot(auth), RateLimitModule.forRoot(options.rateLimit ?? NO_LIMITS)],
+    imports: [LoggingModule.forRoot(options.logger ?? pino({ level: 'silent' })), OutboundHttpModule.forRoot(), AuthModule.forRoot(auth), RateLimitModule.forRoot(options.rateLimit ?? NO_LIMITS)],
     controllers: [ThingController],
     providers: REQUEST_GUARDS,
   })
