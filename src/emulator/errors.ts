@@ -62,6 +62,8 @@ export const SMN = {
 export const APIG = {
   /** 401: every AK/SK and token failure; the message says which. */
   authFailed: 'APIGW.0301',
+  /** 403: the caller is authenticated but may not call this API. */
+  forbidden: 'APIGW.0302',
   /** 429, sent with `Retry-After`. */
   throttled: 'APIGW.0308',
   /** 400 and 413 at the gateway. */
@@ -71,6 +73,9 @@ export const APIG = {
 } as const;
 
 export const APIG_AUTH_PREFIX = 'Incorrect IAM authentication information: ';
+/** What the gateway answers, with APIGW.0301, for a request signed with a locked access key. */
+export const APIG_AK_LOCKED_MESSAGE = `${APIG_AUTH_PREFIX}AK access failed to reach the limit,forbidden.`;
+export const APIG_FORBIDDEN_MESSAGE = 'The IAM user is not authorized to access the API.';
 export const APIG_THROTTLED_MESSAGE =
   'The throttling threshold has been reached: policy user over ratelimit,limit:200,time:5 minute';
 

@@ -149,7 +149,12 @@ describe('verifySignature: the published vectors', () => {
 });
 
 describe('verifySignature: rejections', () => {
-  const mismatch = { ok: false, reason: 'mismatch', message: 'Incorrect IAM authentication information: verify aksk signature fail' };
+  const mismatch = {
+    ok: false,
+    reason: 'mismatch',
+    message: 'Incorrect IAM authentication information: verify aksk signature fail',
+    accessKey: 'AccessKey',
+  };
 
   it('rejects a tampered body', () => {
     const tampered = request(smnUpdate, { body: smnUpdateBody.replace('reply_topic', 'other_topic') });
@@ -206,6 +211,7 @@ describe('verifySignature: rejections', () => {
       message:
         'Incorrect IAM authentication information: calc aksk signature fail:signature expired, ' +
         'signature time:20240101T000000Z,server time:20240101T001501Z',
+      accessKey: 'AccessKey',
     });
     expect(verifySignature(request(smnList), options(smnList, -(15 * 60 + 1)))).toMatchObject({ reason: 'expired' });
   });
@@ -220,6 +226,7 @@ describe('verifySignature: rejections', () => {
       ok: false,
       reason: 'unknown-ak',
       message: 'Incorrect IAM authentication information: ak NOSUCHKEY not exist',
+      accessKey: 'NOSUCHKEY',
     });
   });
 
