@@ -27,7 +27,7 @@ interface Answer {
 }
 
 /**
- * A small SDK-HMAC-SHA256 signer written for this test from upstream-smn.md §8.1 (JSON requests
+ * A small SDK-HMAC-SHA256 signer written for this test from the published algorithm (JSON requests
  * only, unreserved characters in paths), so the emulator is checked against a second reading of the
  * algorithm rather than against itself.
  */

@@ -1,7 +1,7 @@
 /**
  * The two error shapes the real service answers with: SMN's own `{request_id, code, message}` and the
  * API gateway's (APIG) `{error_msg, error_code, request_id}` that sits in front of it
- * (upstream-smn.md §5). Messages are the published ones, verbatim, where one is published.
+ * (its `APIGW.*` codes). Messages are the published ones, verbatim, where one is published.
  */
 
 export interface SmnError {

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { SignedRequest, VerifyOptions, canonicalRequest, stringToSign, verifySignature } from './signature-verifier';
 
-/** The test vectors of upstream-smn.md §8.3, and one change at a time to each. */
+/** The published signing test vectors (Huawei's guide, the Go v3 SDK's tests, the official Node signer), and one change at a time to each. */
 
 const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
 const PID = '0123456789abcdef0123456789abcdef';

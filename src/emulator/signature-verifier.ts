@@ -3,7 +3,7 @@ import { APIG_AUTH_PREFIX } from './errors';
 
 /**
  * Server side of Huawei's `SDK-HMAC-SHA256` request signing, written from the published algorithm
- * (upstream-smn.md §8.1, recipe §8.4). It shares no code with any client signer on purpose: a bug
+ * (Huawei's API request signing guide). It shares no code with any client signer on purpose: a bug
  * copied into both sides would verify itself.
  */
 
