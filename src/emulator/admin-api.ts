@@ -28,7 +28,8 @@ export interface AdminErrorBody {
   issues?: Array<{ path: string; message: string }>;
 }
 
-export function registerAdminApi(app: FastifyInstance, state: EmulatorState): void {
+/** `now` is the emulator's clock, which decides whether an AK lockout is still on. */
+export function registerAdminApi(app: FastifyInstance, state: EmulatorState, now: () => number): void {
   const at = (path: string) => `/_emulator${path}`;
 
   app.get(at('/health'), () => ({ status: 'ok' }));
@@ -92,6 +93,13 @@ export function registerAdminApi(app: FastifyInstance, state: EmulatorState): vo
 
   app.delete(at('/tokens'), (_request, reply) => {
     state.tokens.revokeAll();
+    void reply.code(204).send();
+  });
+
+  app.get(at('/lockouts'), () => ({ lockouts: state.lockout.list(now()) }));
+
+  app.delete(at('/lockouts'), (_request, reply) => {
+    state.lockout.clear();
     void reply.code(204).send();
   });
 }

@@ -1,15 +1,21 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { AkSkLockout } from './aksk-lockout';
 import { FaultKind, FaultQueue } from './faults';
 import { IamTokenStore, IamUser, ProjectRef } from './iam-tokens';
 import { CallbackChange, CallbackItem, EVENT_TYPES, EventType, PROJECT_ID, topicUrn } from './smn-callbacks';
 
 /**
  * Everything the emulator remembers, in memory: projects with their topics and callback
- * configuration, the request log, the fault queue and the issued IAM tokens.
+ * configuration, the request log, the fault queue, the AK lockouts and the issued IAM tokens.
  *
  * Projects: any 32-hex project id exists. One that is not seeded lives in the emulator's default
  * region with no topics until an admin call adds one, so GET answers `callback: []` and PUT can only
  * delete. This mirrors a fresh real project and lets clients use any project id without set-up.
+ *
+ * IAM knows a project by its name, which is its region id, so an account has one project of each
+ * name. IAM (the project list and token scopes by name) therefore sees the first project the
+ * emulator holds in each region: the seeded ones and those an admin call created, not the implicit
+ * ones above.
  */
 
 export interface ProjectSeed {
@@ -75,6 +81,7 @@ export interface EmulatorStateOptions {
 export class EmulatorState {
   readonly requestLog: RequestLog;
   readonly faults = new FaultQueue();
+  readonly lockout = new AkSkLockout();
   /** Kept across `reset()`, like a real IAM: a BFF's cached token stays valid between tests. */
   readonly tokens: IamTokenStore;
   readonly defaultRegion: string;
@@ -91,13 +98,14 @@ export class EmulatorState {
     this.reset();
   }
 
-  /** Back to the seed: seeded topics only, no callbacks, empty request log, no faults. */
+  /** Back to the seed: seeded topics only, no callbacks, empty request log, no faults, no AK lockouts. */
   reset(): void {
     this.projects = new Map(
       this.seed.map((p) => [p.projectId, { region: p.region, topics: new Set(p.topics), callbacks: new Map() }]),
     );
     this.requestLog.clear();
     this.faults.clear();
+    this.lockout.clear();
   }
 
   regionOf(projectId: string): string {
@@ -174,14 +182,17 @@ export class EmulatorState {
     };
   }
 
-  /**
-   * The project a token scope names: by id, any 32-hex id (see above); by name, which IAM sets to
-   * the region id, the first known project in that region.
-   */
+  /** The projects IAM lists: one per region (see above), named after it. */
+  iamProjects(): ProjectRef[] {
+    const byName = new Map<string, ProjectRef>();
+    for (const [id, { region }] of this.projects) if (!byName.has(region)) byName.set(region, { id, name: region });
+    return [...byName.values()];
+  }
+
+  /** The project a token scope names: by id, any 32-hex id (see above); by name, the one IAM lists. */
   private resolveProject(scope: { id: string } | { name: string }): ProjectRef | undefined {
     if ('id' in scope) return PROJECT_ID.test(scope.id) ? { id: scope.id, name: this.regionOf(scope.id) } : undefined;
-    for (const [id, project] of this.projects) if (project.region === scope.name) return { id, name: project.region };
-    return undefined;
+    return this.iamProjects().find((p) => p.name === scope.name);
   }
 }
 

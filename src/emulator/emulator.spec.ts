@@ -27,7 +27,7 @@ interface Answer {
 }
 
 /**
- * A small SDK-HMAC-SHA256 signer written for this test from upstream-smn.md §8.1 (JSON requests
+ * A small SDK-HMAC-SHA256 signer written for this test from the published algorithm (JSON requests
  * only, unreserved characters in paths), so the emulator is checked against a second reading of the
  * algorithm rather than against itself.
  */
@@ -265,6 +265,12 @@ describe('SMN emulator: the gateway checks every /v2 request', () => {
     expect(res.status).toBe(200);
   });
 
+  it('verifies the body of a GET too: the official Node SDK sends and signs "{}" with its GETs', async () => {
+    expect((await call(emu.url, 'GET', PATH, { body: '{}' })).status).toBe(200);
+    const tampered = await call(emu.url, 'GET', PATH, { body: '{}', tamper: { body: '[]' } });
+    expect(tampered.json.error_msg).toBe('Incorrect IAM authentication information: verify aksk signature fail');
+  });
+
   it('accepts every configured key pair', async () => {
     expect((await call(emu.url, 'GET', PATH, { sign: { ak: 'SECONDKEY', sk: 'second-secret' } })).status).toBe(200);
   });
@@ -423,5 +429,314 @@ describe('SMN emulator: IAM tokens', () => {
     const token = (await issue(emu.url, tokenRequest({ id: PID }))).headers['x-subject-token'] as string;
     expect((await call(emu.url, 'DELETE', '/_emulator/tokens', { sign: false })).status).toBe(204);
     expect((await withToken(emu.url, token)).status).toBe(401);
+  });
+
+  it('leaves the catalog out for any non-empty nocatalog, "false" included', async () => {
+    expect((await issue(emu.url, tokenRequest({ id: PID }))).json.token.catalog).toEqual([]);
+    expect((await call(emu.url, 'POST', '/v3/auth/tokens?nocatalog=', { body: tokenRequest({ id: PID }), sign: false })).json.token.catalog).toEqual([]);
+    for (const value of ['true', 'false', '1']) {
+      const res = await call(emu.url, 'POST', `/v3/auth/tokens?nocatalog=${value}`, { body: tokenRequest({ id: PID }), sign: false });
+      expect(res.status).toBe(201);
+      expect(res.json.token).not.toHaveProperty('catalog');
+      expect(res.json.token.project).toMatchObject({ id: PID });
+    }
+  });
+
+  describe('scoped to a domain', () => {
+    const domainRequest = (domain: object) => {
+      const { identity } = tokenRequest({ id: PID }).auth;
+      return { auth: { identity, scope: { domain } } };
+    };
+    const domainToken = async () =>
+      (await issue(emu.url, domainRequest({ name: DEMO_IAM_USER.domain }))).headers['x-subject-token'] as string;
+
+    it('issues a global token, with the domain and without a project', async () => {
+      const res = await issue(emu.url, domainRequest({ name: DEMO_IAM_USER.domain }));
+      expect(res.status).toBe(201);
+      expect(res.headers['x-subject-token']).toEqual(expect.any(String));
+      expect(res.json.token).toEqual({
+        methods: ['password'],
+        issued_at: expect.any(String),
+        expires_at: expect.any(String),
+        user: { id: expect.stringMatching(HEX32), name: DEMO_IAM_USER.name, domain: { id: expect.stringMatching(HEX32), name: DEMO_IAM_USER.domain } },
+        domain: { id: res.json.token.user.domain.id, name: DEMO_IAM_USER.domain },
+        roles: expect.any(Array),
+        catalog: [],
+      });
+      const byId = await issue(emu.url, domainRequest({ id: res.json.token.domain.id }));
+      expect(byId.status).toBe(201);
+      expect(byId.json.token.domain).toEqual(res.json.token.domain);
+    });
+
+    it('refuses a domain that is not the user\'s own, by name or by id', async () => {
+      for (const domain of [{ name: 'another-account' }, { id: 'a'.repeat(32) }]) {
+        const res = await issue(emu.url, domainRequest(domain));
+        expect(res.status).toBe(401);
+        expect(res.json).toEqual({ error: { code: 401, message: 'The domain does not exist or is not accessible.', title: 'Unauthorized' } });
+      }
+    });
+
+    it('scopes to the project when both are named, as IAM does', async () => {
+      const body = tokenRequest({ id: PID });
+      const res = await issue(emu.url, { auth: { ...body.auth, scope: { project: { id: PID }, domain: { name: DEMO_IAM_USER.domain } } } });
+      expect(res.status).toBe(201);
+      expect(res.json.token.project).toMatchObject({ id: PID });
+      expect(res.json.token).not.toHaveProperty('domain');
+      expect((await withToken(emu.url, res.headers['x-subject-token'] as string)).status).toBe(200);
+    });
+
+    it('answers a scope that names neither with 400', async () => {
+      const res = await issue(emu.url, domainRequest({}));
+      expect(res.status).toBe(400);
+      const none = await issue(emu.url, { auth: { ...tokenRequest({ id: PID }).auth, scope: {} } });
+      expect(none.json.error).toMatchObject({ code: 400, message: 'The request body is invalid: the scope names no project or domain.' });
+    });
+
+    it('does not let a domain-scoped token call a project\'s SMN API: 403 APIGW.0302', async () => {
+      const res = await withToken(emu.url, await domainToken());
+      expect(res.status).toBe(403);
+      expect(res.json).toEqual({
+        error_code: 'APIGW.0302',
+        error_msg: 'The IAM user is not authorized to access the API.',
+        request_id: res.headers['x-request-id'],
+      });
+      const put = await call(emu.url, 'PUT', PATH, {
+        sign: false,
+        body: { callback: [{ event_type: 'sms_fail_event', topic_urn: '' }] },
+        headers: { 'X-Auth-Token': await domainToken() },
+      });
+      expect(put.status).toBe(403);
+      expect(emu.state.requestLog.list().at(-1)).toMatchObject({ status: 403, error_code: 'APIGW.0302' });
+    });
+
+    it('lets a domain-scoped token list the projects, IAM being a global service', async () => {
+      const res = await call(emu.url, 'GET', '/v3/projects?name=cn-north-4', { sign: false, headers: { 'X-Auth-Token': await domainToken() } });
+      expect(res.status).toBe(200);
+      expect(res.json.projects).toEqual([expect.objectContaining({ id: PID, name: 'cn-north-4' })]);
+    });
+  });
+});
+
+describe('SMN emulator: IAM project lookup, GET /v3/projects', () => {
+  let emu: RunningEmulator;
+  const EU_PID = 'e'.repeat(32);
+
+  beforeAll(async () => {
+    emu = await startEmulator({
+      credentials: [DEMO_CREDENTIALS, { ak: 'OTHERACCOUNTKEY', sk: 'other-secret', domain: 'other-account' }],
+      projects: [
+        { projectId: PID, region: 'cn-north-4', topics: [] },
+        { projectId: 'c'.repeat(32), region: 'cn-north-4', topics: [] },
+        { projectId: EU_PID, region: 'eu-west-0', topics: [] },
+      ],
+    });
+  });
+  afterAll(() => emu.close());
+
+  const project = (id: string, name: string, domainId: string) => ({
+    id,
+    name,
+    domain_id: domainId,
+    parent_id: domainId,
+    is_domain: false,
+    enabled: true,
+    description: '',
+    links: { self: `${emu.url}/v3/projects/${id}` },
+  });
+
+  it('lists the project named after the region, signed like an SMN call, in Keystone\'s shape', async () => {
+    const res = await call(emu.url, 'GET', '/v3/projects?name=cn-north-4');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const domainId = res.json.projects[0]?.domain_id;
+    expect(domainId).toMatch(HEX32);
+    // An account has one project per name, so the first project of the region is the one listed.
+    expect(res.json).toEqual({
+      projects: [project(PID, 'cn-north-4', domainId)],
+      links: { self: `${emu.url}/v3/projects?name=cn-north-4`, previous: null, next: null },
+    });
+    expect(emu.state.requestLog.list().at(-1)).toMatchObject({ status: 200, auth: { mode: 'aksk', access_key: DEMO_CREDENTIALS.ak } });
+  });
+
+  it('reports the domain of the key\'s account, the same id the account\'s tokens carry', async () => {
+    const token = await call(emu.url, 'POST', '/v3/auth/tokens', {
+      sign: false,
+      body: {
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: { user: { name: DEMO_IAM_USER.name, password: DEMO_IAM_USER.password, domain: { name: DEMO_IAM_USER.domain } } },
+          },
+          scope: { project: { name: 'cn-north-4' } },
+        },
+      },
+    });
+    const listed = await call(emu.url, 'GET', '/v3/projects?name=cn-north-4');
+    expect(listed.json.projects[0].domain_id).toBe(token.json.token.project.domain.id);
+    expect(token.json.token.project.id).toBe(listed.json.projects[0].id);
+
+    const other = await call(emu.url, 'GET', '/v3/projects?name=cn-north-4', { sign: { ak: 'OTHERACCOUNTKEY', sk: 'other-secret' } });
+    expect(other.json.projects[0].domain_id).toMatch(HEX32);
+    expect(other.json.projects[0].domain_id).not.toBe(listed.json.projects[0].domain_id);
+  });
+
+  it('answers a name no project has with an empty list', async () => {
+    const res = await call(emu.url, 'GET', '/v3/projects?name=ap-southeast-1');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({
+      projects: [],
+      links: { self: `${emu.url}/v3/projects?name=ap-southeast-1`, previous: null, next: null },
+    });
+    expect((await call(emu.url, 'GET', '/v3/projects?name=cn-north-4&name=eu-west-0')).json.projects).toEqual([]);
+  });
+
+  it('lists one project per region without a name filter', async () => {
+    const res = await call(emu.url, 'GET', '/v3/projects');
+    expect(res.json.projects.map((p: { id: string; name: string }) => [p.id, p.name])).toEqual([
+      [PID, 'cn-north-4'],
+      [EU_PID, 'eu-west-0'],
+    ]);
+  });
+
+  it('lists a project an admin call created in a new region', async () => {
+    const id = 'd'.repeat(32);
+    await call(emu.url, 'POST', '/_emulator/topics', { sign: false, body: { project_id: id, name: 't', region: 'la-south-2' } });
+    try {
+      expect((await call(emu.url, 'GET', '/v3/projects?name=la-south-2')).json.projects).toEqual([expect.objectContaining({ id })]);
+    } finally {
+      emu.state.reset();
+    }
+  });
+
+  it('is behind the gateway like SMN: no, bad or unknown credentials get 401 APIGW.0301', async () => {
+    const unsigned = await call(emu.url, 'GET', '/v3/projects?name=cn-north-4', { sign: false });
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.json).toEqual({
+      error_code: 'APIGW.0301',
+      error_msg: 'Incorrect IAM authentication information: Authorization not found',
+      request_id: unsigned.headers['x-request-id'],
+    });
+    const wrong = await call(emu.url, 'GET', '/v3/projects?name=cn-north-4', { sign: { ak: DEMO_CREDENTIALS.ak, sk: 'wrong' } });
+    expect(wrong.json.error_msg).toBe('Incorrect IAM authentication information: verify aksk signature fail');
+    const unknown = await call(emu.url, 'GET', '/v3/projects', { sign: { ak: 'NOSUCHKEY', sk: 'x' } });
+    expect(unknown.json.error_msg).toBe('Incorrect IAM authentication information: ak NOSUCHKEY not exist');
+    // The wrong signature above counted towards the key's lockout; start the next tests clean.
+    emu.state.reset();
+  });
+});
+
+describe('SMN emulator: the gateway locks an access key after repeated bad signatures', () => {
+  let emu: RunningEmulator;
+  let nowMs: number;
+  const MINUTE = 60_000;
+  const LOCKED = 'Incorrect IAM authentication information: AK access failed to reach the limit,forbidden.';
+  const BAD_SIGNATURE = 'Incorrect IAM authentication information: verify aksk signature fail';
+
+  /** Signed at the emulator's current time, with the right secret or a wrong one. */
+  const signed = (sk: string = DEMO_CREDENTIALS.sk, ak: string = DEMO_CREDENTIALS.ak) => ({ sign: { ak, sk, date: new Date(nowMs) } });
+  const get = (path = PATH, options: CallOptions = signed()) => call(emu.url, 'GET', path, options);
+  const failTimes = async (n: number) => {
+    for (let i = 0; i < n; i++) expect((await get(PATH, signed('wrong'))).json.error_msg).toBe(BAD_SIGNATURE);
+  };
+
+  beforeAll(async () => {
+    emu = await startEmulator({ credentials: [DEMO_CREDENTIALS, { ak: 'SECONDKEY', sk: 'second-secret' }], clock: () => nowMs });
+  });
+  afterAll(() => emu.close());
+  beforeEach(() => {
+    nowMs = Date.now();
+    emu.state.reset();
+  });
+
+  it('refuses even a correct signature after a sixth bad one in a row, with 401 APIGW.0301', async () => {
+    await failTimes(5);
+    expect((await get()).status).toBe(200); // five are tolerated...
+    await failTimes(6); // ...the sixth in a row still answers as a bad signature, and locks the key
+    const res = await get();
+    expect(res.status).toBe(401);
+    expect(res.json).toEqual({ error_code: 'APIGW.0301', error_msg: LOCKED, request_id: res.headers['x-request-id'] });
+    expect(emu.state.requestLog.list().at(-1)).toMatchObject({ status: 401, error_code: 'APIGW.0301' });
+    // Every API behind the gateway, IAM's included, and every method.
+    expect((await get('/v3/projects?name=cn-north-4')).json.error_msg).toBe(LOCKED);
+    const put = await call(emu.url, 'PUT', PATH, { ...signed(), body: { callback: [{ event_type: 'sms_fail_event', topic_urn: '' }] } });
+    expect(put.json.error_msg).toBe(LOCKED);
+  });
+
+  it('unlocks the key five minutes after the failure that locked it, not sooner', async () => {
+    await failTimes(6);
+    const lockedAt = nowMs;
+    nowMs = lockedAt + 5 * MINUTE - 1;
+    expect((await get()).json.error_msg).toBe(LOCKED);
+    nowMs = lockedAt + 5 * MINUTE;
+    expect((await get()).status).toBe(200);
+  });
+
+  it('does not extend the lock for requests made during it', async () => {
+    await failTimes(6);
+    const lockedAt = nowMs;
+    nowMs = lockedAt + 4 * MINUTE;
+    for (let i = 0; i < 3; i++) expect((await get(PATH, signed('wrong'))).json.error_msg).toBe(LOCKED);
+    nowMs = lockedAt + 5 * MINUTE;
+    expect((await get()).status).toBe(200);
+    // And the key starts afresh: five more bad signatures are tolerated again.
+    await failTimes(5);
+    expect((await get()).status).toBe(200);
+  });
+
+  it('counts failures in a row only: a good signature in between resets the count', async () => {
+    await failTimes(5);
+    expect((await get()).status).toBe(200);
+    await failTimes(5);
+    expect((await get()).status).toBe(200);
+  });
+
+  it('locks only the key that failed; other keys and tokens carry on', async () => {
+    await failTimes(6);
+    expect((await get(PATH, signed('second-secret', 'SECONDKEY'))).status).toBe(200);
+    const issued = await call(emu.url, 'POST', '/v3/auth/tokens', {
+      sign: false,
+      body: {
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: { user: { name: DEMO_IAM_USER.name, password: DEMO_IAM_USER.password, domain: { name: DEMO_IAM_USER.domain } } },
+          },
+          scope: { project: { id: PID } },
+        },
+      },
+    });
+    const token = issued.headers['x-subject-token'] as string;
+    expect((await get(PATH, { sign: false, headers: { 'X-Auth-Token': token } })).status).toBe(200);
+    expect((await get()).json.error_msg).toBe(LOCKED);
+  });
+
+  it('counts no refusal that comes before the signature is checked', async () => {
+    for (let i = 0; i < 10; i++) {
+      const expired = await get(PATH, { sign: { ...DEMO_CREDENTIALS, date: new Date(nowMs - 16 * MINUTE) } });
+      expect(expired.json.error_msg).toMatch(/signature expired/);
+    }
+    expect((await get()).status).toBe(200);
+    expect(emu.state.lockout.list(nowMs)).toEqual([]);
+  });
+
+  it('is cleared by POST /_emulator/reset and by DELETE /_emulator/lockouts, and shown by GET', async () => {
+    await failTimes(6);
+    const shown = await call(emu.url, 'GET', '/_emulator/lockouts', { sign: false });
+    expect(shown.json).toEqual({
+      lockouts: [{ access_key: DEMO_CREDENTIALS.ak, consecutive_failures: 6, locked_until: new Date(nowMs + 5 * MINUTE).toISOString() }],
+    });
+    expect((await call(emu.url, 'POST', '/_emulator/reset', { sign: false })).status).toBe(204);
+    expect((await get()).status).toBe(200);
+
+    await failTimes(6);
+    expect((await call(emu.url, 'DELETE', '/_emulator/lockouts', { sign: false })).status).toBe(204);
+    expect((await get()).status).toBe(200);
+    expect((await call(emu.url, 'GET', '/_emulator/lockouts', { sign: false })).json).toEqual({ lockouts: [] });
+  });
+
+  it('uses the injected clock for the signature window too', async () => {
+    nowMs = Date.now() + 60 * MINUTE;
+    expect((await get(PATH, { sign: { ...DEMO_CREDENTIALS, date: new Date() } })).json.error_msg).toMatch(/signature expired/);
+    expect((await get()).status).toBe(200);
   });
 });

@@ -4,17 +4,29 @@ import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { registerAdminApi } from './admin-api';
 import { EmulatorState, RequestLogEntry } from './emulator-state';
-import { APIG, APIG_AUTH_PREFIX, SMN, SmnError, SmnErrorBody, apigErrorBody, smnErrorBody } from './errors';
+import {
+  APIG,
+  APIG_AK_LOCKED_MESSAGE,
+  APIG_AUTH_PREFIX,
+  APIG_FORBIDDEN_MESSAGE,
+  SMN,
+  SmnError,
+  SmnErrorBody,
+  apigErrorBody,
+  smnErrorBody,
+} from './errors';
 import { FaultEnvironment, applyFault } from './faults';
-import { IamUser, KeystoneErrorBody, TokenResponseBody, keystoneError } from './iam-tokens';
+import { ProjectListBody, projectListBody } from './iam-projects';
+import { IamUser, KeystoneErrorBody, TokenResponseBody, domainId, keystoneError } from './iam-tokens';
 import { jsonBody, keepRawBodies, rawBody } from './raw-body';
 import { verifySignature } from './signature-verifier';
 import { CallbackItem, PROJECT_ID, isEventType, validateUpdate } from './smn-callbacks';
 
 /**
- * A stand-in for Huawei Cloud SMN behind its API gateway (design §9): the SMS callback
- * configuration API with SMN's semantics and error codes, the gateway's AK/SK and token checks, the
- * IAM token endpoint, and an admin API under /_emulator/ for topics, the request log and faults.
+ * A stand-in for Huawei Cloud SMN behind its API gateway: the SMS callback configuration API with
+ * SMN's semantics and error codes, the gateway's AK/SK and token checks (with its AK lockout), the
+ * two IAM calls clients make (tokens, and the project lookup of AK/SK clients), and an admin API
+ * under /_emulator/ for topics, the request log, faults and lockouts.
  * Plain Fastify, no Nest: a benchmark drives it hard, and it must import nothing from the BFF.
  */
 
@@ -25,8 +37,11 @@ export interface EmulatorOptions {
   port?: number;
   /** Region of projects that are not seeded; default `cn-north-4`. */
   region?: string;
-  /** The AK/SK pairs the gateway accepts; default the demo pair. */
-  credentials?: Array<{ ak: string; sk: string }>;
+  /**
+   * The AK/SK pairs the gateway accepts; default the demo pair. `domain` is the account (domain)
+   * name the key belongs to, default the first IAM user's: IAM's project list reports its id.
+   */
+  credentials?: Array<{ ak: string; sk: string; domain?: string }>;
   /** Seeded projects and topics; default the demo project. */
   projects?: Array<{ projectId: string; region: string; topics: string[] }>;
   /** IAM users for token mode; default the demo user. */
@@ -37,6 +52,11 @@ export interface EmulatorOptions {
   clockSkewSeconds?: number;
   /** Fastify's pino request logging; default false. */
   logger?: boolean;
+  /**
+   * The emulator's clock, in epoch milliseconds; default `Date.now`. It decides signature windows,
+   * token lifetimes, AK lockouts and request-log times, so a test can move time instead of waiting.
+   */
+  clock?: () => number;
 }
 
 export interface RunningEmulator {
@@ -64,7 +84,7 @@ export const DEMO_TOPICS = ['test_reply', 'test_fail', 'test_success'] as const;
 export const DEMO_IAM_USER: IamUser = { name: 'demo-user', password: 'demo-password', domain: 'demo-domain' };
 
 const CALLBACK_PATH = '/v2/:projectId/notifications/sms/callback';
-/** APIG's limit for AK/SK-signed bodies (upstream-smn.md §8.1). */
+/** APIG's limit for AK/SK-signed bodies. */
 const BODY_LIMIT = 12 * 1024 * 1024;
 const LOGGED_BODY_LIMIT = 64 * 1024;
 
@@ -84,8 +104,11 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
     iamUsers: options.iamUsers ?? [DEMO_IAM_USER],
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 86_400,
   });
-  const secrets = new Map((options.credentials ?? [DEMO_CREDENTIALS]).map((c) => [c.ak, c.sk]));
+  const defaultDomain = (options.iamUsers ?? [DEMO_IAM_USER])[0]?.domain ?? DEMO_IAM_USER.domain;
+  const credentials: NonNullable<EmulatorOptions['credentials']> = options.credentials ?? [DEMO_CREDENTIALS];
+  const keys = new Map(credentials.map((c) => [c.ak, { sk: c.sk, domain: c.domain ?? defaultDomain }]));
   const clockSkewSeconds = options.clockSkewSeconds ?? 900;
+  const now = options.clock ?? Date.now;
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -113,7 +136,7 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     if (request.url.startsWith('/v2/') || request.url.startsWith('/v3/')) {
-      (request as Tracked).logEntry = state.requestLog.add(newLogEntry(request));
+      (request as Tracked).logEntry = state.requestLog.add(newLogEntry(request, now()));
     }
     done();
   });
@@ -137,43 +160,78 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
     return (await applyFault(fault, reply, faultEnvironment)) ? reply : undefined;
   }
 
-  /** The API gateway's check, in front of every SMN route: AK/SK signature or IAM token. */
-  async function requireGatewayAuth(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const result = authenticate(request, (request.params as { projectId: string }).projectId);
+  /**
+   * The API gateway's check in front of every SMN and IAM API: who called, or undefined when the
+   * refusal has been sent. `projectId` is the project of a project-level API (SMN); a global one
+   * (IAM) has none.
+   */
+  function passGateway(request: FastifyRequest, reply: FastifyReply, projectId?: string): Caller | undefined {
+    const result = authenticate(request, projectId);
     const entry = logEntryOf(request);
     if (result.ok) {
       if (entry) entry.auth = result.auth;
-      return undefined;
+      return result;
     }
-    if (entry) entry.error_code = APIG.authFailed;
-    return reply.code(401).send(apigErrorBody(request.id, APIG.authFailed, result.message));
+    if (entry) entry.error_code = result.code;
+    void reply.code(result.status).send(apigErrorBody(request.id, result.code, result.message));
+    return undefined;
   }
 
-  function authenticate(request: FastifyRequest, projectId: string): AuthResult {
+  async function requireProjectAuth(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    return passGateway(request, reply, (request.params as { projectId: string }).projectId) ? undefined : reply;
+  }
+
+  function authenticate(request: FastifyRequest, projectId: string | undefined): AuthResult {
     const token = request.headers['x-auth-token'];
-    let auth: RequestLogEntry['auth'];
+    let caller: Caller;
     // With both, the signature decides: a client that signs means to be judged by its signature.
     if (request.headers.authorization !== undefined || typeof token !== 'string') {
-      const verified = verifySignature(
-        { method: request.method, url: request.url, headers: request.headers, body: rawBody(request) },
-        { secretFor: (ak) => secrets.get(ak), nowMs: Date.now(), clockSkewSeconds },
-      );
-      if (!verified.ok) return { ok: false, message: verified.message };
-      auth = { mode: 'aksk', access_key: verified.accessKey };
+      const signed = checkSignature(request);
+      if (!signed.ok) return signed;
+      caller = signed;
     } else {
-      const checked = state.tokens.check(token, Date.now());
+      const checked = state.tokens.check(token, now());
       if (!checked.ok) return denied(checked.reason === 'expired' ? 'token expired' : 'decrypt token fail');
-      if (checked.token.projectId !== projectId) return denied(`token is not scoped to project ${projectId}`);
-      auth = { mode: 'token', user: checked.token.user };
+      const { scope, user, domain } = checked.token;
+      if (projectId !== undefined) {
+        // A domain-scoped token names no project, so no project's API takes it. What SMN answers
+        // then is not known; the emulator answers as the gateway does to a caller it knows but
+        // does not let call the API.
+        if (scope.kind === 'domain') {
+          return { ok: false, status: 403, code: APIG.forbidden, message: APIG_FORBIDDEN_MESSAGE };
+        }
+        if (scope.id !== projectId) return denied(`token is not scoped to project ${projectId}`);
+      }
+      caller = { ok: true, auth: { mode: 'token', user }, domain };
     }
     const headerProject = request.headers['x-project-id'];
-    if (headerProject !== undefined && headerProject !== projectId) {
+    if (projectId !== undefined && headerProject !== undefined && headerProject !== projectId) {
       return denied('X-Project-Id does not match the project in the request path');
     }
-    return { ok: true, auth };
+    return caller;
   }
 
-  const smnRoute = { preHandler: [injectFaults, requireGatewayAuth] };
+  /** The AK/SK half of the gateway's check, lockout included. */
+  function checkSignature(request: FastifyRequest): AuthResult {
+    const nowMs = now();
+    const verified = verifySignature(
+      { method: request.method, url: request.url, headers: request.headers, body: rawBody(request) },
+      { secretFor: (ak) => keys.get(ak)?.sk, nowMs, clockSkewSeconds },
+    );
+    const { accessKey } = verified;
+    // A locked key is refused whatever else the request says, a correct signature included.
+    if (accessKey !== undefined && state.lockout.isLocked(accessKey, nowMs)) {
+      return { ok: false, status: 401, code: APIG.authFailed, message: APIG_AK_LOCKED_MESSAGE };
+    }
+    if (!verified.ok) {
+      if (verified.reason === 'mismatch') state.lockout.recordFailure(accessKey!, nowMs);
+      return { ok: false, status: 401, code: APIG.authFailed, message: verified.message };
+    }
+    state.lockout.recordSuccess(verified.accessKey);
+    return { ok: true, auth: { mode: 'aksk', access_key: verified.accessKey }, domain: keys.get(verified.accessKey)!.domain };
+  }
+
+  const smnRoute = { preHandler: [injectFaults, requireProjectAuth] };
 
   app.get<{ Params: { projectId: string }; Querystring: { event_type?: unknown } }>(
     CALLBACK_PATH,
@@ -206,11 +264,14 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
     },
   );
 
-  app.post(
+  app.post<{ Querystring: { nocatalog?: unknown } }>(
     '/v3/auth/tokens',
     { preHandler: injectFaults },
     (request, reply): TokenResponseBody | KeystoneErrorBody => {
-      const issued = state.tokens.issue(jsonBody(request), Date.now());
+      // Any non-empty value leaves the catalog out, "false" too, as on IAM.
+      const { nocatalog } = request.query;
+      const catalog = nocatalog === undefined || nocatalog === '';
+      const issued = state.tokens.issue(jsonBody(request), now(), { catalog });
       if (!issued.ok) {
         reply.code(issued.status);
         return keystoneError(issued.status, issued.message);
@@ -220,7 +281,18 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
     },
   );
 
-  registerAdminApi(app, state);
+  app.get<{ Querystring: { name?: unknown } }>(
+    '/v3/projects',
+    { preHandler: injectFaults },
+    (request, reply): ProjectListBody | FastifyReply => {
+      const caller = passGateway(request, reply);
+      if (!caller) return reply;
+      const base = `${request.protocol}://${request.host}`;
+      return projectListBody(state.iamProjects(), request.query, domainId(caller.domain), base, request.url);
+    },
+  );
+
+  registerAdminApi(app, state, now);
 
   app.setNotFoundHandler((request, reply) => {
     void reply
@@ -258,10 +330,17 @@ interface ListResponse {
   callback: CallbackItem[];
 }
 
-type AuthResult = { ok: true; auth: RequestLogEntry['auth'] } | { ok: false; message: string };
+/** Who passed the gateway: how, and the domain (account) the key or token belongs to. */
+interface Caller {
+  ok: true;
+  auth: NonNullable<RequestLogEntry['auth']>;
+  domain: string;
+}
+
+type AuthResult = Caller | { ok: false; status: 401 | 403; code: string; message: string };
 
 function denied(detail: string): AuthResult {
-  return { ok: false, message: APIG_AUTH_PREFIX + detail };
+  return { ok: false, status: 401, code: APIG.authFailed, message: APIG_AUTH_PREFIX + detail };
 }
 
 type Tracked = FastifyRequest & { logEntry: RequestLogEntry | null };
@@ -275,13 +354,13 @@ function newRequestId(): string {
   return randomUUID().replace(/-/g, '');
 }
 
-function newLogEntry(request: FastifyRequest): RequestLogEntry {
+function newLogEntry(request: FastifyRequest, nowMs: number): RequestLogEntry {
   const callerId = request.headers['x-request-id'];
   return {
     seq: 0,
     request_id: request.id,
     caller_request_id: typeof callerId === 'string' ? callerId : null,
-    time: new Date().toISOString(),
+    time: new Date(nowMs).toISOString(),
     method: request.method,
     url: request.url,
     path: pathOf(request.url),

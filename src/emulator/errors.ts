@@ -1,7 +1,7 @@
 /**
  * The two error shapes the real service answers with: SMN's own `{request_id, code, message}` and the
  * API gateway's (APIG) `{error_msg, error_code, request_id}` that sits in front of it
- * (upstream-smn.md §5). Messages are the published ones, verbatim, where one is published.
+ * (its `APIGW.*` codes). Messages are the published ones, verbatim, where one is published.
  */
 
 export interface SmnError {
@@ -62,6 +62,8 @@ export const SMN = {
 export const APIG = {
   /** 401: every AK/SK and token failure; the message says which. */
   authFailed: 'APIGW.0301',
+  /** 403: the caller is authenticated but may not call this API. */
+  forbidden: 'APIGW.0302',
   /** 429, sent with `Retry-After`. */
   throttled: 'APIGW.0308',
   /** 400 and 413 at the gateway. */
@@ -71,6 +73,9 @@ export const APIG = {
 } as const;
 
 export const APIG_AUTH_PREFIX = 'Incorrect IAM authentication information: ';
+/** What the gateway answers, with APIGW.0301, for a request signed with a locked access key. */
+export const APIG_AK_LOCKED_MESSAGE = `${APIG_AUTH_PREFIX}AK access failed to reach the limit,forbidden.`;
+export const APIG_FORBIDDEN_MESSAGE = 'The IAM user is not authorized to access the API.';
 export const APIG_THROTTLED_MESSAGE =
   'The throttling threshold has been reached: policy user over ratelimit,limit:200,time:5 minute';
 

@@ -3,8 +3,10 @@ import { z } from 'zod';
 
 /**
  * The slice of IAM that token mode needs: `POST /v3/auth/tokens`, password flavour, scoped to a
- * project (upstream-smn.md §7). Tokens are opaque random strings remembered with their expiry and
- * project; nothing about them can be forged or decoded by a client.
+ * project or to the user's own domain (account). A domain-scoped token is IAM's global token: it
+ * names no project, so it serves global services (IAM itself) but no project's API; when a request
+ * scopes both, the project wins, as on IAM. Tokens are opaque random strings remembered with their
+ * expiry and scope; nothing about them can be forged or decoded by a client.
  */
 
 export interface IamUser {
@@ -14,12 +16,19 @@ export interface IamUser {
   domain: string;
 }
 
+/** What a token is valid for: one project, or the whole domain (account) of its user. */
+export interface TokenScope {
+  kind: 'project' | 'domain';
+  id: string;
+  name: string;
+}
+
 export interface IssuedToken {
   token: string;
   user: string;
+  /** The user's domain (account) name. */
   domain: string;
-  projectId: string;
-  projectName: string;
+  scope: TokenScope;
   issuedAtMs: number;
   expiresAtMs: number;
 }
@@ -41,16 +50,27 @@ export interface TokenResponseBody {
     issued_at: string;
     expires_at: string;
     user: { id: string; name: string; domain: { id: string; name: string } };
-    project: { id: string; name: string; domain: { id: string; name: string } };
+    /** Present on a project-scoped token. */
+    project?: { id: string; name: string; domain: { id: string; name: string } };
+    /** Present on a domain-scoped token. */
+    domain?: { id: string; name: string };
     roles: Array<{ id: string; name: string }>;
-    catalog: unknown[];
+    /** Left out when the request asked for `nocatalog`. */
+    catalog?: unknown[];
   };
+}
+
+export interface IssueOptions {
+  /** False when the request carried a non-empty `nocatalog` query parameter. */
+  catalog: boolean;
 }
 
 /** Keystone's error body, which Huawei IAM also uses for token requests. */
 export interface KeystoneErrorBody {
   error: { code: number; message: string; title: string };
 }
+
+const byIdOrName = z.union([z.object({ id: z.string() }), z.object({ name: z.string() })]);
 
 const passwordAuthSchema = z.object({
   auth: z.object({
@@ -64,9 +84,9 @@ const passwordAuthSchema = z.object({
         }),
       }),
     }),
-    scope: z.object({
-      project: z.union([z.object({ id: z.string() }), z.object({ name: z.string() })]),
-    }),
+    scope: z
+      .object({ project: byIdOrName.optional(), domain: byIdOrName.optional() })
+      .refine((scope) => scope.project !== undefined || scope.domain !== undefined, 'the scope names no project or domain'),
   }),
 });
 
@@ -83,7 +103,7 @@ export class IamTokenStore {
     private readonly resolveProject: (scope: { id: string } | { name: string }) => ProjectRef | undefined,
   ) {}
 
-  issue(requestBody: unknown, nowMs: number): IssueResult {
+  issue(requestBody: unknown, nowMs: number, options: IssueOptions = { catalog: true }): IssueResult {
     const parsed = passwordAuthSchema.safeParse(requestBody);
     if (!parsed.success) {
       return { ok: false, status: 400, message: `The request body is invalid: ${parsed.error.issues[0].message}.` };
@@ -94,20 +114,31 @@ export class IamTokenStore {
     if (!user || !sameSecret(user.password, claimed.password)) {
       return { ok: false, status: 401, message: 'The username or password is wrong.' };
     }
-    const project = this.resolveProject(scope.project);
-    if (!project) return { ok: false, status: 401, message: 'The project does not exist or is not accessible.' };
+    let tokenScope: TokenScope;
+    if (scope.project !== undefined) {
+      const project = this.resolveProject(scope.project);
+      if (!project) return { ok: false, status: 401, message: 'The project does not exist or is not accessible.' };
+      tokenScope = { kind: 'project', ...project };
+    } else {
+      // A user can scope a token to the domain it belongs to, and to no other.
+      const own = { id: domainId(user.domain), name: user.domain };
+      const named = scope.domain!;
+      if ('id' in named ? named.id !== own.id : named.name !== own.name) {
+        return { ok: false, status: 401, message: 'The domain does not exist or is not accessible.' };
+      }
+      tokenScope = { kind: 'domain', ...own };
+    }
 
     const issued: IssuedToken = {
       token: `MIIemu${randomBytes(48).toString('base64url')}`,
       user: user.name,
       domain: user.domain,
-      projectId: project.id,
-      projectName: project.name,
+      scope: tokenScope,
       issuedAtMs: nowMs,
       expiresAtMs: nowMs + this.lifetimeSeconds * 1000,
     };
     this.remember(issued, nowMs);
-    return { ok: true, token: issued, body: responseBody(issued) };
+    return { ok: true, token: issued, body: responseBody(issued, options) };
   }
 
   check(token: string, nowMs: number): TokenCheck {
@@ -141,17 +172,23 @@ export function iamTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '000Z');
 }
 
-function responseBody(t: IssuedToken): TokenResponseBody {
-  const domain = { id: stableId(`domain:${t.domain}`), name: t.domain };
+/** The id of a domain (account), derived from its name like every id the emulator makes up. */
+export function domainId(name: string): string {
+  return stableId(`domain:${name}`);
+}
+
+function responseBody(t: IssuedToken, options: IssueOptions): TokenResponseBody {
+  const domain = { id: domainId(t.domain), name: t.domain };
+  const { kind, ...scoped } = t.scope;
   return {
     token: {
       methods: ['password'],
       issued_at: iamTimestamp(t.issuedAtMs),
       expires_at: iamTimestamp(t.expiresAtMs),
       user: { id: stableId(`user:${t.domain}:${t.user}`), name: t.user, domain },
-      project: { id: t.projectId, name: t.projectName, domain },
+      ...(kind === 'project' ? { project: { ...scoped, domain } } : { domain: scoped }),
       roles: [{ id: stableId('role:te_admin'), name: 'te_admin' }],
-      catalog: [],
+      ...(options.catalog ? { catalog: [] } : {}),
     },
   };
 }

@@ -15,7 +15,9 @@ import { DEMO_CREDENTIALS, DEMO_IAM_USER, EmulatorOptions, startEmulator } from 
 
 const seedSchema = z.strictObject({
   region: z.string().optional(),
-  credentials: z.array(z.strictObject({ ak: z.string().min(1), sk: z.string().min(1) })).optional(),
+  credentials: z
+    .array(z.strictObject({ ak: z.string().min(1), sk: z.string().min(1), domain: z.string().min(1).optional() }))
+    .optional(),
   projects: z
     .array(
       z.strictObject({
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
       const { region, topics } = emulator.state.snapshot(id);
       return `  project:   ${id} (${region}), topics ${topics.map((t) => t.name).join(', ')}`;
     }),
-    `  admin API: ${emulator.url}/_emulator/ (topics, requests, faults, reset)`,
+    `  admin API: ${emulator.url}/_emulator/ (topics, requests, faults, lockouts, reset)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 

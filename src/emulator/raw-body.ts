@@ -3,8 +3,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 /**
  * Every body is kept as the raw bytes it arrived as, whatever its content type: the AK/SK signature
  * covers those exact bytes, and a malformed JSON body must get SMN's error shape, not Fastify's.
+ * GET bodies too, which Fastify does not read by default: the official Node SDK sends `{}` with its
+ * GETs (the IAM project lookup among them) and signs the hash of those two bytes.
  */
 export function keepRawBodies(app: FastifyInstance, bodyLimit: number): void {
+  app.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
 }

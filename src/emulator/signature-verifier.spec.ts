@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { SignedRequest, VerifyOptions, canonicalRequest, stringToSign, verifySignature } from './signature-verifier';
 
-/** The test vectors of upstream-smn.md §8.3, and one change at a time to each. */
+/** The published signing test vectors (Huawei's guide, the Go v3 SDK's tests, the official Node signer), and one change at a time to each. */
 
 const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
 const PID = '0123456789abcdef0123456789abcdef';
@@ -149,7 +149,12 @@ describe('verifySignature: the published vectors', () => {
 });
 
 describe('verifySignature: rejections', () => {
-  const mismatch = { ok: false, reason: 'mismatch', message: 'Incorrect IAM authentication information: verify aksk signature fail' };
+  const mismatch = {
+    ok: false,
+    reason: 'mismatch',
+    message: 'Incorrect IAM authentication information: verify aksk signature fail',
+    accessKey: 'AccessKey',
+  };
 
   it('rejects a tampered body', () => {
     const tampered = request(smnUpdate, { body: smnUpdateBody.replace('reply_topic', 'other_topic') });
@@ -206,6 +211,7 @@ describe('verifySignature: rejections', () => {
       message:
         'Incorrect IAM authentication information: calc aksk signature fail:signature expired, ' +
         'signature time:20240101T000000Z,server time:20240101T001501Z',
+      accessKey: 'AccessKey',
     });
     expect(verifySignature(request(smnList), options(smnList, -(15 * 60 + 1)))).toMatchObject({ reason: 'expired' });
   });
@@ -220,6 +226,7 @@ describe('verifySignature: rejections', () => {
       ok: false,
       reason: 'unknown-ak',
       message: 'Incorrect IAM authentication information: ak NOSUCHKEY not exist',
+      accessKey: 'NOSUCHKEY',
     });
   });
 

@@ -3,7 +3,7 @@ import { APIG_AUTH_PREFIX } from './errors';
 
 /**
  * Server side of Huawei's `SDK-HMAC-SHA256` request signing, written from the published algorithm
- * (upstream-smn.md §8.1, recipe §8.4). It shares no code with any client signer on purpose: a bug
+ * (Huawei's API request signing guide). It shares no code with any client signer on purpose: a bug
  * copied into both sides would verify itself.
  */
 
@@ -34,7 +34,8 @@ export type VerifyFailureReason = 'missing' | 'malformed' | 'bad-date' | 'expire
 
 export type VerifyResult =
   | { ok: true; accessKey: string }
-  | { ok: false; reason: VerifyFailureReason; message: string };
+  /** `accessKey` is the AK the Authorization header names, once it could be read. */
+  | { ok: false; reason: VerifyFailureReason; message: string; accessKey?: string };
 
 export function verifySignature(request: SignedRequest, options: VerifyOptions): VerifyResult {
   const authorization = single(request.headers.authorization);
@@ -44,20 +45,24 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
   const [, accessKey, signedHeaders, signature] = parsed;
 
   const sdkDate = single(request.headers['x-sdk-date']);
-  if (sdkDate === undefined) return fail('bad-date', 'x-sdk-date not found');
+  if (sdkDate === undefined) return fail('bad-date', 'x-sdk-date not found', accessKey);
   const signedAtMs = parseSdkDate(sdkDate);
-  if (signedAtMs === undefined) return fail('bad-date', 'x-sdk-date format is invalid');
+  if (signedAtMs === undefined) return fail('bad-date', 'x-sdk-date format is invalid', accessKey);
   if (Math.abs(options.nowMs - signedAtMs) > options.clockSkewSeconds * 1000) {
     // The wording observed from APIG, including its missing space after the comma.
     const serverTime = formatSdkDate(options.nowMs);
-    return fail('expired', `calc aksk signature fail:signature expired, signature time:${sdkDate},server time:${serverTime}`);
+    return fail(
+      'expired',
+      `calc aksk signature fail:signature expired, signature time:${sdkDate},server time:${serverTime}`,
+      accessKey,
+    );
   }
 
   const secret = options.secretFor(accessKey);
-  if (secret === undefined) return fail('unknown-ak', `ak ${accessKey} not exist`);
+  if (secret === undefined) return fail('unknown-ak', `ak ${accessKey} not exist`, accessKey);
 
   // The date must be covered by the signature, or a captured request could be replayed forever.
-  if (!signedHeaders.split(';').includes('x-sdk-date')) return fail('mismatch', 'verify aksk signature fail');
+  if (!signedHeaders.split(';').includes('x-sdk-date')) return fail('mismatch', 'verify aksk signature fail', accessKey);
 
   const given = Buffer.from(signature, 'hex');
   // Only a path with escapes can canonicalise two ways, so only it pays for a second attempt.
@@ -68,7 +73,7 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
     const expected = createHmac('sha256', secret).update(stringToSign(sdkDate, canonical)).digest();
     if (timingSafeEqual(expected, given)) return { ok: true, accessKey };
   }
-  return fail('mismatch', 'verify aksk signature fail');
+  return fail('mismatch', 'verify aksk signature fail', accessKey);
 }
 
 /**
@@ -175,6 +180,6 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function fail(reason: VerifyFailureReason, detail: string): VerifyResult {
-  return { ok: false, reason, message: APIG_AUTH_PREFIX + detail };
+function fail(reason: VerifyFailureReason, detail: string, accessKey?: string): VerifyResult {
+  return { ok: false, reason, message: APIG_AUTH_PREFIX + detail, accessKey };
 }

@@ -1,6 +1,6 @@
 import { SMN, SmnError } from './errors';
 
-/** The SMS callback-event semantics of SMN v2 (upstream-smn.md §2–§4, design §2). */
+/** The SMS callback-event semantics of SMN v2, as the legacy SMN SDKs define them and the BFF's contract mirrors them. */
 
 export const EVENT_TYPES = ['sms_success_event', 'sms_fail_event', 'sms_reply_event'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
