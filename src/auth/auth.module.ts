@@ -5,7 +5,7 @@ import type { RateLimitOptions } from '../rate-limit/rate-limit.options';
 import { ApiKeyAuthenticator } from './api-key-auth.service';
 import { AuthEvents } from './auth-events.service';
 import { AuthGuard } from './auth.guard';
-import { assertAuthConfiguration, AUTH_OPTIONS, DEVELOPMENT_API_KEY, type AuthOptions } from './auth.options';
+import { AUTH_OPTIONS, DEVELOPMENT_API_KEY, type AuthOptions } from './auth.options';
 import { CallerAuthenticator } from './caller-authenticator.service';
 import { JwtAuthenticator } from './jwt-auth.service';
 
@@ -15,9 +15,8 @@ import { JwtAuthenticator } from './jwt-auth.service';
  */
 @Module({})
 export class AuthModule {
+  /** `options` as the configuration validated them (production rules included); not checked again here. */
   static forRoot(options: AuthOptions, rateLimit: RateLimitOptions): DynamicModule {
-    // Also checked by the boot code; repeated here so that no wiring can start production with the dev key.
-    assertAuthConfiguration(options, options.nodeEnv);
     return {
       module: AuthModule,
       global: true,

@@ -15,6 +15,7 @@ describe('withEmbeddedEmulator', () => {
     ]);
     expect(embedded.smn.auth).toEqual({ mode: 'aksk', accessKey: 'DEMO-AK', secretKey: 'demo-sk', securityToken: undefined });
     expect(embedded.http).toBe(validated.http);
+    expect(Object.isFrozen(embedded) && Object.isFrozen(embedded.smn)).toBe(true);
 
     // The validated configuration is as it was.
     expect([...validated.smn.endpoints]).toEqual([['ap-southeast-1', 'https://smn.example.com']]);

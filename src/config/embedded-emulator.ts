@@ -1,4 +1,4 @@
-import { AppConfig, SmnConfig } from './app-config';
+import type { AppConfig } from './app-config';
 
 /** What the embedded emulator offers once it listens: its URL and the demo identities it verifies. */
 export interface EmbeddedEmulator {
@@ -17,9 +17,9 @@ export function withEmbeddedEmulator(config: AppConfig, emulator: EmbeddedEmulat
   const { smn } = config;
   const endpoints = new Map(smn.endpoints);
   for (const region of new Set(smn.projects.values())) endpoints.set(region, emulator.url);
-  const auth: SmnConfig['auth'] =
+  const auth: AppConfig['smn']['auth'] =
     smn.auth.mode === 'token'
       ? { ...smn.auth, iamEndpoint: emulator.url, user: emulator.iamUser.name, password: emulator.iamUser.password, domain: emulator.iamUser.domain }
-      : { mode: 'aksk', accessKey: emulator.accessKey, secretKey: emulator.secretKey };
-  return Object.assign(new AppConfig(), { ...config, smn: { ...smn, endpoints, auth } });
+      : { mode: 'aksk', accessKey: emulator.accessKey, secretKey: emulator.secretKey, securityToken: undefined };
+  return Object.freeze({ ...config, smn: Object.freeze({ ...smn, endpoints: endpoints as ReadonlyMap<string, string>, auth }) });
 }

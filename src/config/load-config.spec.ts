@@ -1,4 +1,17 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, DEMO_PROJECT, loadConfig } from './load-config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('accepted');
+}
 
 describe('loadConfig', () => {
   it('runs with zero configuration on the embedded emulator and the demo project', () => {
@@ -29,5 +42,63 @@ describe('loadConfig', () => {
     const config = loadConfig({ SMN_PROJECTS: `${DEMO_PROJECT.id}=eu-west-0`, SMN_ENDPOINTS: 'eu-west-0=http://127.0.0.1:9000/' });
     expect(config.smn.projects.get(DEMO_PROJECT.id)).toBe('eu-west-0');
     expect(config.smn.endpoints.get('eu-west-0')).toBe('http://127.0.0.1:9000');
+  });
+
+  it('has the documented defaults, shaped by concern', () => {
+    const config = loadConfig({});
+    expect(config.nodeEnv).toBe('development');
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000, corsOrigins: [], trustedProxies: [], shutdownGraceMs: 10_000 });
+    expect(config.log.level).toBe('info');
+    expect(config.smn.auth).toEqual({ mode: 'aksk', accessKey: '', secretKey: '', securityToken: undefined });
+    expect(config.smn.upstream).toEqual({
+      attemptTimeoutMs: 2_000,
+      deadlineMs: 8_000,
+      maxRetries: 2,
+      backoffBaseMs: 100,
+      backoffMaxMs: 2_000,
+      retryAfterCapMs: 5_000,
+      breakerThreshold: 5,
+      breakerHalfOpenAfterMs: 10_000,
+      maxSockets: 64,
+    });
+    expect(config.auth).toEqual({ nodeEnv: 'development', jwt: undefined, apiKeys: [], developmentKey: true });
+    expect(config.rateLimit).toEqual({ caller: { ttlMs: 60_000, limit: 600 }, anonymousIp: { ttlMs: 60_000, limit: 30 }, redisUrl: undefined });
+    expect(config.audit).toMatchObject({ dataDir: join('./data', 'audit'), changeDeadlineMs: 15_000, lockWaitMs: 5_000, staleAfterMs: 30_000 });
+  });
+
+  it('is frozen: nothing changes the validated configuration after boot', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.smn)).toBe(true);
+    expect(Object.isFrozen(config.auth)).toBe(true);
+  });
+
+  it('keeps the token mode settings and the cross-field rules', () => {
+    expect(problemsOf({ SMN_EMULATOR: 'false', SMN_PROJECTS: `${DEMO_PROJECT.id}=cn-north-4`, SMN_AUTH_MODE: 'token', SMN_IAM_USER: 'u' })).toEqual([
+      'SMN_IAM_PASSWORD: required when SMN_EMULATOR is false and SMN_AUTH_MODE is token',
+      'SMN_IAM_DOMAIN: required when SMN_EMULATOR is false and SMN_AUTH_MODE is token',
+    ]);
+    expect(problemsOf({ CHANGE_LOCK_WAIT_MS: '15000' })).toEqual([
+      'CHANGE_LOCK_WAIT_MS: must be less than CHANGE_DEADLINE_MS (the lock wait is a share of the whole change deadline)',
+    ]);
+    expect(problemsOf({ UPSTREAM_ATTEMPT_TIMEOUT_MS: '9000' })).toEqual(['UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS']);
+  });
+
+  it('reads secrets from files and names the variable when one cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    try {
+      const keyFile = join(dir, 'signing-key.pem');
+      writeFileSync(keyFile, '-----BEGIN PRIVATE KEY-----x');
+      const projectsFile = join(dir, 'projects.json');
+      writeFileSync(projectsFile, JSON.stringify({ [DEMO_PROJECT.id]: 'eu-west-0' }));
+      const config = loadConfig({ AUDIT_SIGNING_KEY_FILE: keyFile, SMN_PROJECTS_FILE: projectsFile });
+      expect(config.audit.signingKeyPem).toBe('-----BEGIN PRIVATE KEY-----x');
+      expect(config.smn.projects.get(DEMO_PROJECT.id)).toBe('eu-west-0');
+      expect(problemsOf({ AUDIT_SIGNING_KEY_FILE: join(dir, 'absent.pem') })).toEqual([expect.stringMatching(/^AUDIT_SIGNING_KEY_FILE: ENOENT/)]);
+      writeFileSync(projectsFile, '[]');
+      expect(problemsOf({ SMN_PROJECTS_FILE: projectsFile })).toEqual(['SMN_PROJECTS_FILE: expected a JSON object of project id → region']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
