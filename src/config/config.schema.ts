@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Scope } from '../auth/caller';
+import { didYouMean } from './did-you-mean';
 import { csv, fileContent, flag, int, json, list, pairs } from './env-parsers';
 
 /**
@@ -47,9 +48,22 @@ export const DEMO_PROJECT: { readonly id: string; readonly region: string } = { 
 const PROJECT_ID = /^[0-9a-f]{32}$/;
 const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 
-const nodeEnv = doc(z.string().default('development'), {
-  description: '`production` turns off the emulator default and the development key, and requires real caller authentication and an audit signing key.',
-});
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+
+const nodeEnv = doc(
+  z
+    .enum(NODE_ENVS, {
+      error: (issue) => {
+        const suggestion = typeof issue.input === 'string' ? didYouMean(issue.input, NODE_ENVS) : undefined;
+        return `must be ${NODE_ENVS.slice(0, -1).join(', ')} or ${NODE_ENVS.at(-1)}, not ${JSON.stringify(issue.input)}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`;
+      },
+    })
+    .default('development'),
+  {
+    description:
+      '`production` turns off the emulator default and the development key, refuses the embedded emulator, and requires real caller authentication and an audit signing key.',
+  },
+);
 
 const general = z.object({ NODE_ENV: nodeEnv });
 
@@ -100,7 +114,7 @@ function projectMap(entries: Array<[string, unknown]>, ctx: z.RefinementCtx): Re
 const smnVariables = z.object({
   NODE_ENV: nodeEnv,
   SMN_EMULATOR: doc(flag(), {
-    description: "Run the SMN emulator in-process and point every project's region at it with its demo credentials.",
+    description: "Run the SMN emulator in-process and point every project's region at it with its demo credentials; `true` is refused in production.",
     default: '`true` unless production',
   }),
   SMN_PROJECTS: doc(
@@ -164,6 +178,12 @@ const smnVariables = z.object({
 const emulated = (e: { NODE_ENV: string; SMN_EMULATOR?: boolean }) => e.SMN_EMULATOR ?? e.NODE_ENV !== 'production';
 
 const smn = smnVariables
+  .superRefine((e, ctx) => {
+    // Its AK/SK and IAM user are published: production must never sign with them or serve demo data.
+    if (e.NODE_ENV === 'production' && e.SMN_EMULATOR === true) {
+      problem(ctx, 'SMN_EMULATOR', 'must not be true in production: the embedded emulator runs on published demo credentials; configure real SMN endpoints and credentials');
+    }
+  }, reading('NODE_ENV', 'SMN_EMULATOR'))
   .superRefine(
     (e, ctx) => {
       if (emulated(e)) return;
@@ -480,3 +500,29 @@ const concerns = {
 export const configSchema = z
   .preprocess((env) => Object.fromEntries(Object.keys(concerns).map((key) => [key, env])), z.object(concerns))
   .readonly();
+
+/** Every variable the schema reads. */
+export const VARIABLE_NAMES: ReadonlySet<string> = new Set(CONCERNS.flatMap((concern) => Object.keys(concern.variables.shape)));
+
+/**
+ * The name prefixes that are this service's namespaces, derived from the variable names: the first word of
+ * each (`SMN_`), or the words its variables share (`RATE_LIMIT_`). Not the first words of names other
+ * software sets too (NODE_ENV, DATABASE_URL, REDIS_URL) or as generic as DATA_DIR's: there, an unknown
+ * variable is someone else's.
+ */
+export const VARIABLE_PREFIXES: readonly string[] = (() => {
+  const foreign = new Set(['NODE_ENV', 'DATABASE_URL', 'REDIS_URL', 'DATA_DIR']);
+  const byFirstWord = new Map<string, string[]>();
+  for (const name of VARIABLE_NAMES) {
+    const at = name.indexOf('_');
+    if (at < 0 || foreign.has(name)) continue;
+    const word = name.slice(0, at + 1);
+    byFirstWord.set(word, [...(byFirstWord.get(word) ?? []), name]);
+  }
+  return [...byFirstWord.values()].map((names) => {
+    if (names.length === 1) return names[0].slice(0, names[0].indexOf('_') + 1);
+    let prefix = names[0].slice(0, names[0].lastIndexOf('_') + 1);
+    while (!names.every((name) => name.startsWith(prefix))) prefix = prefix.slice(0, prefix.slice(0, -1).lastIndexOf('_') + 1);
+    return prefix;
+  });
+})();

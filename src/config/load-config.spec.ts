@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DEMO_PROJECT, loadConfig } from './load-config';
+import { ConfigError, DEMO_PROJECT, loadConfig, unknownVariables } from './load-config';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -102,3 +102,53 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('configuration mistakes are refused', () => {
+  it('NODE_ENV other than development, test or production', () => {
+    expect(problemsOf({ NODE_ENV: 'prodution' })).toEqual(['NODE_ENV: must be development, test or production, not "prodution" (did you mean production?)']);
+    expect(problemsOf({ NODE_ENV: 'staging' })).toEqual(['NODE_ENV: must be development, test or production, not "staging"']);
+    expect(problemsOf({ NODE_ENV: 'prod' })).toEqual(['NODE_ENV: must be development, test or production, not "prod" (did you mean production?)']);
+    for (const nodeEnv of ['development', 'test']) expect(loadConfig({ NODE_ENV: nodeEnv }).nodeEnv).toBe(nodeEnv);
+  });
+
+  it('a misspelt variable of one of our prefixes, with the name meant', () => {
+    expect(problemsOf({ SMN_AUTH_MDOE: 'token' })).toEqual([
+      'SMN_AUTH_MDOE: unknown variable (did you mean SMN_AUTH_MODE?); docs/configuration.md lists every variable',
+    ]);
+    expect(problemsOf({ CORS_ORIGIN: 'https://app.example.com', RATE_LIMIT_CALLER: '5' })).toEqual([
+      'CORS_ORIGIN: unknown variable (did you mean CORS_ORIGINS?); docs/configuration.md lists every variable',
+      'RATE_LIMIT_CALLER: unknown variable (did you mean RATE_LIMIT_CALLER_LIMIT?); docs/configuration.md lists every variable',
+    ]);
+    expect(problemsOf({ AUDIT_SOMETHING_ELSE_ENTIRELY: 'x' })).toEqual(['AUDIT_SOMETHING_ELSE_ENTIRELY: unknown variable; docs/configuration.md lists every variable']);
+  });
+
+  it('but not variables of other software, or of the standalone emulator', () => {
+    const others = { PATH: '/bin', NODE_OPTIONS: '--max-old-space-size=512', HTTP_PROXY: 'http://proxy:3128', HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'localhost' };
+    const more = { DATABASE_PASSWORD: 'x', REDIS_TLS_URL: 'rediss://x', DATA_HOME: '/x', EMULATOR_SEED: '{}', npm_lifecycle_event: 'start' };
+    expect(unknownVariables({ ...others, ...more })).toEqual([]);
+    expect(() => loadConfig({ ...others, ...more })).not.toThrow();
+  });
+
+  it('production with the embedded emulator', () => {
+    expect(problemsOf({ ...PRODUCTION, SMN_EMULATOR: 'true' })).toEqual([
+      'SMN_EMULATOR: must not be true in production: the embedded emulator runs on published demo credentials; configure real SMN endpoints and credentials',
+    ]);
+    expect(loadConfig({ ...PRODUCTION, SMN_EMULATOR: 'false' }).smn.emulator).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test', SMN_EMULATOR: 'true' }).smn.emulator).toBe(true);
+  });
+
+  it('reports a problem once, whichever concerns read the variable', () => {
+    expect(problemsOf({ NODE_ENV: 'prod' })).toHaveLength(1);
+  });
+});
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  SMN_PROJECTS: `${DEMO_PROJECT.id}=cn-north-4`,
+  SMN_ACCESS_KEY: 'ak',
+  SMN_SECRET_KEY: 'sk',
+  AUDIT_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----x',
+  AUTH_JWKS_URL: 'https://login.example.com/jwks.json',
+  AUTH_JWT_ISSUER: 'https://login.example.com',
+  AUTH_JWT_AUDIENCE: 'sms-callback-bff',
+};

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { AppConfig } from './app-config';
-import { configSchema } from './config.schema';
+import { configSchema, VARIABLE_NAMES, VARIABLE_PREFIXES } from './config.schema';
+import { didYouMean } from './did-you-mean';
 
 export { DEMO_PROJECT } from './config.schema';
 
@@ -16,8 +17,20 @@ export class ConfigError extends Error {
 /** Validates the whole environment at once and reports every problem in one error. */
 export function loadConfig(env: Environment = process.env): AppConfig {
   const parsed = configSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(issueProblems(parsed.error, 1));
+  const problems = [...unknownVariables(env), ...(parsed.error ? issueProblems(parsed.error, 1) : [])];
+  if (problems.length || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
+}
+
+/** Variables in one of this service's namespaces (`SMN_`, `AUTH_`, …) that it does not know: a typo is refused, not ignored. */
+export function unknownVariables(env: Environment): string[] {
+  return Object.keys(env)
+    .filter((name) => env[name] !== undefined && !VARIABLE_NAMES.has(name) && VARIABLE_PREFIXES.some((prefix) => name.startsWith(prefix)))
+    .sort()
+    .map((name) => {
+      const suggestion = didYouMean(name, VARIABLE_NAMES);
+      return `${name}: unknown variable${suggestion ? ` (did you mean ${suggestion}?)` : ''}; docs/configuration.md lists every variable`;
+    });
 }
 
 /**
