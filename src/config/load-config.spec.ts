@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DEMO_PROJECT, loadConfig, unknownVariables } from './load-config';
+import { ConfigError, DEMO_PROJECT, environment, loadConfig, unknownVariables } from './load-config';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -152,3 +152,34 @@ const PRODUCTION = {
   AUTH_JWT_ISSUER: 'https://login.example.com',
   AUTH_JWT_AUDIENCE: 'sms-callback-bff',
 };
+
+describe('environment', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'dotenv-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('adds .env when present; a variable already in the environment wins', () => {
+    writeFileSync(join(dir, '.env'), 'PORT=4000\nLOG_LEVEL=debug\n# a comment\nAUDIT_SIGNING_KEY="-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"\n');
+    const env = environment(join(dir, '.env'), { NODE_ENV: 'development', PORT: '5000' });
+    expect(env).toEqual({
+      NODE_ENV: 'development',
+      PORT: '5000',
+      LOG_LEVEL: 'debug',
+      AUDIT_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----',
+    });
+    expect(loadConfig(env).http.port).toBe(5000);
+  });
+
+  it('is the environment alone without .env, and under NODE_ENV=test', () => {
+    const env = { NODE_ENV: 'development' };
+    expect(environment(join(dir, '.env'), env)).toBe(env);
+    writeFileSync(join(dir, '.env'), 'PORT=4000\n');
+    const test = { NODE_ENV: 'test' };
+    expect(environment(join(dir, '.env'), test)).toBe(test);
+  });
+
+  it('refuses a misspelt variable that comes from .env like any other', () => {
+    writeFileSync(join(dir, '.env'), 'SMN_EMULATER=false\n');
+    expect(() => loadConfig(environment(join(dir, '.env'), {}))).toThrow(/SMN_EMULATER: unknown variable \(did you mean SMN_EMULATOR\?\)/);
+  });
+});

@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import type { z } from 'zod';
 import { AppConfig } from './app-config';
 import { configSchema, VARIABLE_NAMES, VARIABLE_PREFIXES } from './config.schema';
@@ -15,11 +18,20 @@ export class ConfigError extends Error {
 }
 
 /** Validates the whole environment at once and reports every problem in one error. */
-export function loadConfig(env: Environment = process.env): AppConfig {
+export function loadConfig(env: Environment = environment()): AppConfig {
   const parsed = configSchema.safeParse(env);
   const problems = [...unknownVariables(env), ...(parsed.error ? issueProblems(parsed.error, 1) : [])];
   if (problems.length || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
+}
+
+/**
+ * The process environment over `./.env` when that file exists: a variable already in the environment wins.
+ * Not read when the environment says NODE_ENV=test, so that a test run sees exactly what it sets.
+ */
+export function environment(path = resolve('.env'), env: Environment = process.env): Environment {
+  if (env.NODE_ENV === 'test' || !existsSync(path)) return env;
+  return { ...parseEnv(readFileSync(path, 'utf8')), ...env };
 }
 
 /** Variables in one of this service's namespaces (`SMN_`, `AUTH_`, …) that it does not know: a typo is refused, not ignored. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { auditDataDir, auditVariables, httpVariables } from './config.schema';
 import { fileContent } from './env-parsers';
-import { ConfigError, Environment, issueProblems, unknownVariables } from './load-config';
+import { ConfigError, environment, Environment, issueProblems, unknownVariables } from './load-config';
 
 /**
  * Only what `npm run audit:verify` needs: where the store is, the key to check with, and where the
@@ -41,7 +41,7 @@ const verifySchema = z
     }),
   );
 
-export function loadVerifyConfig(env: Environment = process.env): VerifyConfig {
+export function loadVerifyConfig(env: Environment = environment()): VerifyConfig {
   const parsed = verifySchema.safeParse(env);
   const problems = [...unknownVariables(env), ...(parsed.error ? issueProblems(parsed.error, 0) : [])];
   if (problems.length || !parsed.success) throw new ConfigError(problems);

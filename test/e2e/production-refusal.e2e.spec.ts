@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from '../../src/auth/auth.options';
 
@@ -18,7 +19,8 @@ const PRODUCTION = {
 };
 
 function start(env: Record<string, string>) {
-  return spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
+  // Outside the repository, so that a developer's .env (read from the working directory) adds nothing.
+  return spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, cwd: tmpdir(), encoding: 'utf8', timeout: 20_000 });
 }
 
 describe('production refuses to start without real caller authentication', () => {
