@@ -18,6 +18,11 @@ export interface VariableDoc {
   secret?: boolean;
   /** The default in words, for variables whose default the schema derives from other settings. */
   default?: string;
+  /**
+   * Named as other software names it (NODE_ENV, DATABASE_URL) or too generically (DATA_DIR) for its first
+   * word to be a namespace of this service: unknown variables starting like it are someone else's.
+   */
+  sharedName?: boolean;
 }
 
 /** The documentation of every variable, attached to its field below. */
@@ -62,6 +67,7 @@ const nodeEnv = doc(
   {
     description:
       '`production` turns off the emulator default and the development key, refuses the embedded emulator, and requires real caller authentication and an audit signing key.',
+    sharedName: true,
   },
 );
 
@@ -378,6 +384,7 @@ const rateLimitVariables = z.object({
   REDIS_URL: doc(z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(), {
     description: 'Shared rate-limit counters for several instances (else in memory per instance).',
     secret: true,
+    sharedName: true,
   }),
 });
 
@@ -397,9 +404,11 @@ export const auditVariables = z.object({
   DATABASE_URL: doc(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(), {
     description: 'PostgreSQL for the audit (required for more than one instance); unset: embedded PGlite under `DATA_DIR`.',
     secret: true,
+    sharedName: true,
   }),
   DATA_DIR: doc(z.string().min(1).default('./data'), {
     description: 'Embedded store (`audit/`) and, outside production, the generated signing key (`audit-signing-key.pem`).',
+    sharedName: true,
   }),
   AUDIT_SIGNING_KEY: doc(z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional(), {
     description: 'Ed25519 private key (PKCS#8 PEM) that signs every record; required in production (or `AUDIT_SIGNING_KEY_FILE`).',
@@ -501,27 +510,27 @@ export const configSchema = z
   .preprocess((env) => Object.fromEntries(Object.keys(concerns).map((key) => [key, env])), z.object(concerns))
   .readonly();
 
+const VARIABLES: ReadonlyMap<string, z.core.$ZodType> = new Map(
+  CONCERNS.flatMap((concern) => Object.entries(concern.variables.shape as Record<string, z.core.$ZodType>)),
+);
+
 /** Every variable the schema reads. */
-export const VARIABLE_NAMES: ReadonlySet<string> = new Set(CONCERNS.flatMap((concern) => Object.keys(concern.variables.shape)));
+export const VARIABLE_NAMES: ReadonlySet<string> = new Set(VARIABLES.keys());
 
 /**
  * The name prefixes that are this service's namespaces, derived from the variable names: the first word of
- * each (`SMN_`), or the words its variables share (`RATE_LIMIT_`). Not the first words of names other
- * software sets too (NODE_ENV, DATABASE_URL, REDIS_URL) or as generic as DATA_DIR's: there, an unknown
- * variable is someone else's.
+ * each (`SMN_`), or the words its variables share (`RATE_LIMIT_`); not the first word of a `sharedName`.
  */
 export const VARIABLE_PREFIXES: readonly string[] = (() => {
-  const foreign = new Set(['NODE_ENV', 'DATABASE_URL', 'REDIS_URL', 'DATA_DIR']);
   const byFirstWord = new Map<string, string[]>();
-  for (const name of VARIABLE_NAMES) {
+  for (const [name, schema] of VARIABLES) {
     const at = name.indexOf('_');
-    if (at < 0 || foreign.has(name)) continue;
+    if (at < 0 || variableDocs.get(schema)?.sharedName) continue;
     const word = name.slice(0, at + 1);
     byFirstWord.set(word, [...(byFirstWord.get(word) ?? []), name]);
   }
   return [...byFirstWord.values()].map((names) => {
-    if (names.length === 1) return names[0].slice(0, names[0].indexOf('_') + 1);
-    let prefix = names[0].slice(0, names[0].lastIndexOf('_') + 1);
+    let prefix = names.length === 1 ? names[0].slice(0, names[0].indexOf('_') + 1) : names[0].slice(0, names[0].lastIndexOf('_') + 1);
     while (!names.every((name) => name.startsWith(prefix))) prefix = prefix.slice(0, prefix.slice(0, -1).lastIndexOf('_') + 1);
     return prefix;
   });
