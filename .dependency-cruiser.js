@@ -88,6 +88,14 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/emulator/' },
     },
     {
+      name: 'emulator-loaded-only-when-embedded',
+      comment:
+        'The BFF loads the emulator, and with it the published demo credentials, only when the embedded emulator is on: main.ts imports it with import(), nothing imports it statically.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/emulator/' },
+      to: { path: '^src/emulator/', dynamic: false },
+    },
+    {
       name: 'feature-uses-the-port',
       comment: 'The feature depends on the SMN port, never on the HTTP adapter or its transport.',
       severity: 'error',

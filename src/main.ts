@@ -4,14 +4,16 @@ import type { Logger } from 'pino';
 import { createApp } from './app.factory';
 import { DEVELOPMENT_API_KEY } from './auth/auth.options';
 import { createLogger } from './common/logger';
-import { AppConfig } from './config/app-config';
+import type { AppConfig } from './config/app-config';
+import { withEmbeddedEmulator } from './config/embedded-emulator';
 import { ConfigError, DEMO_PROJECT, loadConfig } from './config/load-config';
-import { DEMO_CREDENTIALS, DEMO_IAM_USER, startEmulator } from './emulator/emulator';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config.log);
-  const emulator = config.smn.emulator ? await useEmbeddedEmulator(config) : undefined;
+  const validated = loadConfig();
+  const logger = createLogger(validated.log);
+  const embedded = validated.smn.emulator ? await startEmbeddedEmulator(validated) : undefined;
+  const config = embedded?.config ?? validated;
+  const emulator = embedded?.emulator;
 
   const app = await createApp(config, { logger, onClose: emulator?.close });
   await app.listen(config.http.port, config.http.host);
@@ -23,8 +25,9 @@ async function main(): Promise<void> {
 }
 
 /** The zero-configuration default: SMN emulated in-process, every project's region pointed at it. */
-async function useEmbeddedEmulator(config: AppConfig) {
-  const regions = new Set(config.smn.projects.values());
+async function startEmbeddedEmulator(config: AppConfig) {
+  // Loaded only here, so that the emulator and its published demo credentials are no part of a real start.
+  const { DEMO_CREDENTIALS, DEMO_IAM_USER, startEmulator } = await import('./emulator/emulator');
   const emulator = await startEmulator({
     projects: [...config.smn.projects].map(([projectId, region]) => ({
       projectId,
@@ -32,12 +35,10 @@ async function useEmbeddedEmulator(config: AppConfig) {
       topics: ['test_reply', 'test_fail', 'test_success'],
     })),
   });
-  for (const region of regions) config.smn.endpoints.set(region, emulator.url);
-  config.smn.auth =
-    config.smn.auth.mode === 'token'
-      ? { ...config.smn.auth, iamEndpoint: emulator.url, user: DEMO_IAM_USER.name, password: DEMO_IAM_USER.password, domain: DEMO_IAM_USER.domain }
-      : { mode: 'aksk', accessKey: DEMO_CREDENTIALS.ak, secretKey: DEMO_CREDENTIALS.sk };
-  return emulator;
+  return {
+    emulator,
+    config: withEmbeddedEmulator(config, { url: emulator.url, accessKey: DEMO_CREDENTIALS.ak, secretKey: DEMO_CREDENTIALS.sk, iamUser: DEMO_IAM_USER }),
+  };
 }
 
 /**

@@ -9,7 +9,7 @@
  * 2: could not verify.
  */
 import { readFileSync } from 'node:fs';
-import { DEVELOPMENT_API_KEY } from '../auth/auth.options';
+import { DEVELOPMENT_API_KEY } from '../config/config.schema';
 import { loadVerifyConfig, VerifyConfig } from '../config/verify-config';
 import { DataDirLockedError } from './data-dir-lock';
 import { NO_CHECKPOINT_CAVEAT, runAuditVerify } from './verify-audit-chain';

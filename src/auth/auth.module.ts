@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { APP_LOGGER } from '../common/logging.module';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { AuthEvents } from './auth-events';
-import { assertAuthConfiguration, AUTH_OPTIONS, DEVELOPMENT_API_KEY, type AuthOptions } from './auth.options';
+import { AUTH_OPTIONS, DEVELOPMENT_API_KEY, type AuthOptions } from './auth.options';
 import { CallerAuthenticator } from './caller.authenticator';
 import { JwtAuthenticator } from './jwt.authenticator';
 
@@ -15,9 +15,8 @@ import { JwtAuthenticator } from './jwt.authenticator';
  */
 @Module({})
 export class AuthModule {
+  /** `options` as the configuration validated them (production rules included); not checked again here. */
   static forRoot(options: AuthOptions): DynamicModule {
-    // Also checked by the boot code; repeated here so that no wiring can start production with the dev key.
-    assertAuthConfiguration(options, options.nodeEnv);
     return {
       module: AuthModule,
       global: true,

@@ -10,12 +10,7 @@ export interface Caller {
   projects: ReadonlySet<string> | '*';
 }
 
-export const Scope = {
-  SmsCallbackRead: 'sms-callback:read',
-  SmsCallbackWrite: 'sms-callback:write',
-  AuditRead: 'audit:read',
-} as const;
-export type Scope = (typeof Scope)[keyof typeof Scope];
+export { Scope } from '../config/scopes';
 
 export function canAccessProject(caller: Caller, projectId: string): boolean {
   return caller.projects === '*' || caller.projects.has(projectId);

@@ -1,18 +1,12 @@
-/** One budget: at most `limit` requests per `ttlMs` window. */
-export interface RateLimitBudget {
-  ttlMs: number;
-  limit: number;
-}
+import type { RateLimitConfig } from '../config/app-config';
 
-export interface RateLimitOptions {
-  /** Per authenticated caller (`kind:subject[:client]`). */
-  caller: RateLimitBudget;
-  /** Per source IP, charged only by requests that fail authentication. */
-  anonymousIp: RateLimitBudget;
-  /** When set, counters live in Redis so that all instances share them. */
+export type { RateLimitBudget } from '../config/app-config';
+
+/** The configured budgets (per caller, per source IP) and Redis, plus a knob that only tests turn. */
+export type RateLimitOptions = Omit<RateLimitConfig, 'redisUrl'> & {
   redisUrl?: string;
   /** Prefix of every Redis key; tests use a unique one per run. Default `sms-callback-bff:rl:`. */
   redisKeyPrefix?: string;
-}
+};
 
 export const RATE_LIMIT_OPTIONS = Symbol('RATE_LIMIT_OPTIONS');

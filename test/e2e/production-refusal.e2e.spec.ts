@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from '../../src/auth/auth.options';
 
@@ -18,7 +19,8 @@ const PRODUCTION = {
 };
 
 function start(env: Record<string, string>) {
-  return spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
+  // Outside the repository, so that a developer's .env (read from the working directory) adds nothing.
+  return spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, cwd: tmpdir(), encoding: 'utf8', timeout: 20_000 });
 }
 
 describe('production refuses to start without real caller authentication', () => {
@@ -43,5 +45,29 @@ describe('production refuses to start without real caller authentication', () =>
     const run = start({ ...withoutKey, AUTH_API_KEYS: JSON.stringify(keys) });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('AUDIT_SIGNING_KEY');
+  });
+});
+
+describe('configuration mistakes refuse to start', () => {
+  const keys = JSON.stringify([{ name: 'ops', sha256: sha256Hex('a-real-key'), scopes: ['sms-callback:read'], projects: '*' }]);
+
+  it('exits 1 for production with the embedded emulator (demo credentials)', () => {
+    const run = start({ ...PRODUCTION, AUTH_API_KEYS: keys, SMN_EMULATOR: 'true' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('SMN_EMULATOR: must not be true in production');
+    expect(run.stdout).not.toContain('listening');
+  });
+
+  it('exits 1 for a NODE_ENV that is not development, test or production, instead of starting in development', () => {
+    const run = start({ NODE_ENV: 'prodution', PORT: '0' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('NODE_ENV: must be development, test or production, not "prodution" (did you mean production?)');
+  });
+
+  it('exits 1 for a misspelt variable, naming the one meant', () => {
+    const run = start({ ...PRODUCTION, AUTH_API_KEYS: keys, SMN_AUTH_MDOE: 'token' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('SMN_AUTH_MDOE: unknown variable (did you mean SMN_AUTH_MODE?)');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

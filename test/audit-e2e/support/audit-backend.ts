@@ -178,7 +178,8 @@ export interface CliResult {
 /** `npm run audit:verify` without npm: the built CLI with exactly the given environment. */
 export function runVerifyCli(env: Record<string, string>, args: string[] = []): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [VERIFY_CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Outside the repository, so that a developer's .env (read from the working directory) adds nothing.
+    const child = spawn(process.execPath, [VERIFY_CLI, ...args], { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
