@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { Pool } from 'undici';
 
 /**
- * The benchmark's reference point (issue 6): the least a Node proxy can do. node:http in, an undici
+ * The benchmark's reference point (docs/performance.md): the least a Node proxy can do. node:http in, an undici
  * keep-alive Pool out; method, path, headers and body forwarded, status and body returned. No auth,
  * validation, signing (the load generator sends pre-signed requests), logging or audit.
  * Env: UPSTREAM_URL, PORT.

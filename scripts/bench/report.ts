@@ -1,4 +1,4 @@
-/** The benchmark's one printed table, its targets (issue 6) and their PASS/MISS verdicts. */
+/** The benchmark's one printed table, its targets (docs/performance.md) and their PASS/MISS verdicts. */
 import type { LockStats } from './lock-timing-preload';
 
 export interface ScenarioResult {
@@ -129,7 +129,7 @@ export interface TargetInputs {
   auditOn: boolean;
 }
 
-/** Issue 6 targets; none is weakened when missed. */
+/** The performance targets (docs/performance.md); none is weakened when missed. */
 export function evaluateTargets({ scenarios, coldStarts, databaseUrlSet, auditOn }: TargetInputs): TargetResult[] {
   const find = (id: string) => scenarios.find((s) => s.id === id);
   const targets: TargetResult[] = [];

@@ -27,7 +27,7 @@ import type { LockStats } from './lock-timing-preload';
 import { ColdStart, OTHER_LOAD_WARNING, ScenarioResult, evaluateTargets, renderColdStarts, renderLockTable, renderTable, renderTargets } from './report';
 
 /**
- * `npm run bench` (issue 6): the SMN emulator, an undici pass-through baseline and the BFF in
+ * `npm run bench` (docs/performance.md): the SMN emulator, an undici pass-through baseline and the BFF in
  * production mode, each driven by autocannon for a bounded time, then one table with PASS/MISS per
  * target. docs/performance.md explains the layout and the figures.
  *
@@ -56,7 +56,7 @@ const ROOT = resolve(__dirname, '../../..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const PATH = `/v2/${DEMO_PROJECT_ID}/notifications/sms/callback`; // the single project of GET and the 1-project PUT rows
 const SERVER_CORE = 0;
-/** Each audit record is also logged as one structured line (design §6): how the bench sees audit is on. */
+/** Each audit record is also logged as one structured line (README, Audit): how the bench sees audit is on. */
 const AUDIT_LINE = '"msg":"audit record"';
 const LOAD_CORE = 1;
 
@@ -335,7 +335,7 @@ async function main(): Promise<number> {
   }
   out.push(renderColdStarts(coldStarts));
   out.push('');
-  out.push('targets (issue 6; ratios to the in-run undici pass-through):');
+  out.push('targets (docs/performance.md; ratios to the in-run undici pass-through):');
   out.push(renderTargets(targets));
   for (const p of profiles) {
     out.push('');
@@ -499,7 +499,7 @@ async function detectFeatures(bffUrl: string, headers: Record<string, string>, b
   const metrics = await status('/metrics', {});
   return {
     auth: anonymous === 401 ? 'on' : `off (${anonymous} without a key)`,
-    // Each audit record is also logged as one structured line (design §6).
+    // Each audit record is also logged as one structured line (README, Audit).
     audit: bff.output.saw(AUDIT_LINE) ? 'on' : audit === 404 ? 'off (no audit record logged)' : 'on',
     auditQueryApi: audit === 404 ? 'off' : 'on',
     metrics: metrics === 200 ? 'on' : `off (/metrics ${metrics})`,

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { AuditSigner, signHash } from './audit-chain';
 
 /**
- * The Ed25519 key that signs every chain hash. It lives outside the database (design §6): from
+ * The Ed25519 key that signs every chain hash. It lives outside the database (ADR 0002): from
  * configuration in production, or generated once next to the embedded data directory.
  */
 export class AuditSigningKey implements AuditSigner {

@@ -1,4 +1,4 @@
-/** Stable error codes of the BFF (design §3). Upstream `SMN.*` codes are passed through as they come. */
+/** Stable error codes of the BFF (the README's error table). Upstream `SMN.*` codes are passed through as they come. */
 export const ErrorCode = {
   ValidationFailed: 'BFF.VALIDATION_FAILED',
   Unauthenticated: 'BFF.UNAUTHENTICATED',

@@ -1,7 +1,7 @@
 import { BffError, FieldError, UpstreamInfo } from './bff-error';
 import { ErrorCode } from './error-codes';
 
-/** The one error body of the BFF, shaped like SMN's own `{request_id, code, message}` (design §3). */
+/** The one error body of the BFF, shaped like SMN's own `{request_id, code, message}` (README, Errors). */
 export interface ErrorEnvelope {
   request_id: string;
   code: string;

@@ -6,7 +6,7 @@ import { useJsonBodyParser } from './json-body';
 import { requestContext } from './request-context';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
-/** Body limit of design §2. */
+/** The body limit of the API (README, API). */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** The Fastify adapter as the BFF runs it: pino logger, sane request ids, 64 KiB bodies. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DEVELOPMENT_API_KEY } from './config.schema';
 import { ConfigError, DEMO_PROJECT, loadConfig } from './load-config';
 
-/** The caller-authentication rules of the schema (design §4), production rules included. */
+/** The caller-authentication rules of the schema (README, Caller authentication), production rules included. */
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 const key = { name: 'billing', sha256: sha256('a-real-key'), scopes: ['sms-callback:read'], projects: '*' };

@@ -77,7 +77,7 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
 }
 
 /**
- * The canonical request of §8.1 step 2, or undefined when a signed header is not in the request.
+ * The canonical request (docs/upstream-smn.md §8.1, step 2), or undefined when a signed header is not in the request.
  * `decodePath` percent-decodes each path segment before encoding it (Python and Go clients);
  * without it the segment is encoded as received, as the Node SDK does.
  */

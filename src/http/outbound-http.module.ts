@@ -4,7 +4,7 @@ import type { OutboundHttpOptions } from './outbound-http.options';
 import { OutboundTransport } from './outbound-transport';
 
 /**
- * The one outbound HTTP module (design §7), global: SMN, IAM and the JWKS client inject `HttpService` from
+ * The one outbound HTTP module (ADR 0005), global: SMN, IAM and the JWKS client inject `HttpService` from
  * here and get the same transport, proxy settings, timeouts, user agent, request id, redacted debug lines
  * and typed transport errors. Registered once, by the composition root.
  */

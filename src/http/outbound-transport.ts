@@ -11,7 +11,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_MS = 4_000;
 
 /**
- * The one outbound HTTP transport of the process (design §7): an undici dispatcher with one keep-alive pool
+ * The one outbound HTTP transport of the process (ADR 0005): an undici dispatcher with one keep-alive pool
  * per origin, behind the proxy settings when there are any, and the `HttpService` that SMN, IAM and the
  * JWKS client call. Closed on shutdown, after in-flight requests.
  */

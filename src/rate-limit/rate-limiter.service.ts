@@ -14,7 +14,7 @@ export interface RateLimitDecision {
 /**
  * Charges one request to a budget, through the `ThrottlerStorage` contract of `@nestjs/throttler`.
  * Not the library's `ThrottlerGuard`: that guard cannot charge the IP budget only after authentication
- * has failed, which is the rule here (design §7), so the auth guard calls this instead.
+ * has failed, which is the rule here (README, Caller authentication), so the rate-limit guard calls this instead.
  */
 @Injectable()
 export class RateLimiter {

@@ -14,7 +14,7 @@ interface CachedToken {
 }
 
 /**
- * IAM token mode (design §5): a project-scoped token from `POST /v3/auth/tokens`, cached per project,
+ * IAM token mode (README, Upstream): a project-scoped token from `POST /v3/auth/tokens`, cached per project,
  * refreshed before `expires_at`, with one fetch in flight however many requests wait for it, and dropped
  * when SMN answers 401. Fetches run under IAM's own timeout, retries and circuit breaker (`resilience`), and
  * fail as `IamTokenError`, which SMN's policy neither retries nor counts.

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 
-/** Which regional SMN endpoint serves a project (design §2 "Projects and regions"). */
+/** Which regional SMN endpoint serves a project (README, API: projects and regions). */
 @Injectable()
 export class SmnEndpoints {
   constructor(private readonly config: AppConfig) {}
@@ -14,7 +14,7 @@ export class SmnEndpoints {
   baseUrlFor(region: string): string {
     const override = this.config.smn.endpoints.get(region);
     if (override) return override;
-    // Published exceptions to the usual host pattern (upstream-smn.md §1).
+    // Published exceptions to the usual host pattern (docs/upstream-smn.md §1).
     if (region === 'cn-north-2') return 'https://smn.cn-north-2.myhuaweicloud.cn';
     if (region === 'eu-west-101') return 'https://smn.eu-west-101.myhuaweicloud.eu';
     return `https://smn.${region}.myhuaweicloud.com`;

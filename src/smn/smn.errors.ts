@@ -2,7 +2,7 @@ import { BffError, UpstreamInfo } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
 
 /**
- * Typed upstream failures (design §3). Each is a BffError already carrying the status and code the
+ * Typed upstream failures (README, Errors). Each is a BffError already carrying the status and code the
  * caller sees, so the global filter needs no SMN knowledge.
  */
 
@@ -67,7 +67,7 @@ export class IamTokenError extends BffError {
   }
 }
 
-/** Failures that another attempt may cure (design §5); both operations are idempotent. */
+/** Failures that another attempt may cure (ADR 0005 and README, Upstream); both operations are idempotent. */
 export function isRetryable(error: unknown): boolean {
   return (
     error instanceof SmnThrottledError ||

@@ -70,7 +70,7 @@ export class SmsCallbackService {
   }
 }
 
-/** A topic URN must name the path's project and the project's region (design §2). */
+/** A topic URN must name the path's project and the project's region (docs/upstream-smn.md §4). */
 function assertTopicsBelongTo(projectId: string, region: string, callbacks: SmsCallbackDto[]): void {
   const errors: FieldError[] = [];
   callbacks.forEach((callback, index) => {

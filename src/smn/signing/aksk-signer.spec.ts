@@ -18,7 +18,7 @@ const signedHeadersOf = (authorization: string): string => /SignedHeaders=([^,]*
 const at = (sdkDate: string): Date =>
   new Date(`${sdkDate.slice(0, 4)}-${sdkDate.slice(4, 6)}-${sdkDate.slice(6, 8)}T${sdkDate.slice(9, 11)}:${sdkDate.slice(11, 13)}:${sdkDate.slice(13, 15)}Z`);
 
-describe('aksk-signer: upstream-smn.md §8.3 vectors', () => {
+describe('aksk-signer: the published vectors (docs/upstream-smn.md §8.3)', () => {
   it('1: official Huawei example (canonical request, its hash, signature)', () => {
     const credentials = { ak: 'QTWAOYTTINDUT2QVKYUC', sk: 'MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc' };
     const date = '20191115T033655Z';

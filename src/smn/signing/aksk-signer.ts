@@ -1,7 +1,7 @@
 import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /**
- * Huawei Cloud APIG request signing, `SDK-HMAC-SHA256` (upstream-smn.md §8.1).
+ * Huawei Cloud APIG request signing, `SDK-HMAC-SHA256` (docs/upstream-smn.md §8.1).
  *
  * Matches the official Node core signer (`@huaweicloud/huaweicloud-sdk-core` AKSKSigner) for every
  * request the BFF can send; test/signer/official-sdk-conformance.spec.ts proves it. Where we differ,
