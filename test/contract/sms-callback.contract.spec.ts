@@ -11,7 +11,7 @@ import {
   urn,
 } from './support/contract-app';
 
-const item = (event_type: unknown, topic_urn: unknown) => ({ event_type, topic_urn });
+const item = <E, T>(event_type: E, topic_urn: T) => ({ event_type, topic_urn });
 const byType = <T extends { event_type: string }>(items: T[]) => [...items].sort((a, b) => a.event_type.localeCompare(b.event_type));
 
 /** The GET/PUT contract of `/v2/{project_id}/notifications/sms/callback` over the real pipeline and fake SMN. */
