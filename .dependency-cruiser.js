@@ -57,7 +57,11 @@ module.exports = {
       comment: 'What src/sms-callback/ may import from the rest of src/ (everything else is a layering violation).',
       severity: 'error',
       from: { path: '^src/sms-callback/' },
-      to: { path: '^src/', pathNot: '^src/(sms-callback/|common/|smn/(smn\\.port|sms-callback-rules|smn-endpoints)\\.ts$|audit/(change-attempt|change-attempt\\.lifecycle|change-attempts\\.module)\\.ts$|auth/(authenticated\\.decorator|caller)\\.ts$)' },
+      to: {
+        path: '^src/',
+        pathNot:
+          '^src/(sms-callback/|common/|smn/(smn\\.port|sms-callback-rules|smn-endpoints)\\.ts$|audit/(change-attempt|change-attempt\\.lifecycle|change-attempts\\.module)\\.ts$|auth/(authenticated\\.decorator|caller)\\.ts$)',
+      },
     },
     {
       name: 'allowlist-health',
@@ -71,7 +75,11 @@ module.exports = {
       comment: 'What src/metrics/ may import from the rest of src/ (everything else is a layering violation).',
       severity: 'error',
       from: { path: '^src/metrics/' },
-      to: { path: '^src/', pathNot: '^src/(metrics/|common/|config/|auth/auth-events\\.ts$|smn/(smn\\.port|upstream-resilience)\\.ts$|audit/(audit\\.store|audit\\.types|audit-chain|project-locks)\\.ts$)' },
+      to: {
+        path: '^src/',
+        pathNot:
+          '^src/(metrics/|common/|config/|auth/auth-events\\.ts$|smn/(smn\\.port|upstream-resilience)\\.ts$|audit/(audit\\.store|audit\\.types|audit-chain|project-locks)\\.ts$)',
+      },
     },
     {
       name: 'allowlist-openapi',

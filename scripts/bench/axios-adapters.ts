@@ -64,7 +64,9 @@ async function main(): Promise<void> {
           }),
         );
         const cpu = process.cpuUsage(before);
-        process.stdout.write(`${round === 0 ? 'warm-up' : `round ${round}`}\t${name.padEnd(36)}${Math.round((cpu.user + cpu.system) / REQUESTS)} µs CPU/request\n`);
+        process.stdout.write(
+          `${round === 0 ? 'warm-up' : `round ${round}`}\t${name.padEnd(36)}${Math.round((cpu.user + cpu.system) / REQUESTS)} µs CPU/request\n`,
+        );
       }
     }
   } finally {

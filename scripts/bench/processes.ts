@@ -87,9 +87,7 @@ export function pinSelf(core: number): void {
 export function spawnNode(options: SpawnOptions): PinnedChild {
   // taskset execs node, so the pid is node's own: /proc/<pid>/stat is the server's CPU time.
   const [command, args] =
-    options.core === undefined
-      ? [process.execPath, options.nodeArgs]
-      : ['taskset', ['-c', String(options.core), process.execPath, ...options.nodeArgs]];
+    options.core === undefined ? [process.execPath, options.nodeArgs] : ['taskset', ['-c', String(options.core), process.execPath, ...options.nodeArgs]];
   const spawnedAt = performance.now();
   const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = new OutputSink(options.watch, options.logFile);

@@ -83,9 +83,7 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
       .sort((a, b) => b.micros - a.micros)
       .slice(0, top)
       .map((f) => ({ frame: f.frame, where: f.where, totalMs: f.micros / 1000, share: share(f.micros) })),
-    packages: [...packages]
-      .sort((a, b) => b[1] - a[1])
-      .map(([name, micros]) => ({ name, selfMs: micros / 1000, share: share(micros) })),
+    packages: [...packages].sort((a, b) => b[1] - a[1]).map(([name, micros]) => ({ name, selfMs: micros / 1000, share: share(micros) })),
   };
 }
 

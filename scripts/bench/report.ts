@@ -67,7 +67,21 @@ const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 
 export function renderTable(rows: ScenarioResult[]): string {
-  const header = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'vs pass-through', 'upstream µs/req', 'PostgreSQL µs/req', 'core0/core1 busy', 'other load'];
+  const header = [
+    'scenario',
+    'conns',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'CPU µs/req',
+    'RSS MB',
+    'vs pass-through',
+    'upstream µs/req',
+    'PostgreSQL µs/req',
+    'core0/core1 busy',
+    'other load',
+  ];
   const body = rows.map((r) => [
     r.title,
     String(r.connections),
@@ -92,7 +106,17 @@ export function renderTable(rows: ScenarioResult[]): string {
  */
 export function renderLockTable(rows: ScenarioResult[]): string {
   const timed = rows.filter((r) => r.lock?.held.count);
-  const header = ['PUT scenario', 'conns', 'req/s', 'lock held p50 / mean / p99 ms', 'lock wait p50 / p99 ms', 'locks held at once', 'lock busy per project', 'chain append p50 / mean ms', 'appends at once'];
+  const header = [
+    'PUT scenario',
+    'conns',
+    'req/s',
+    'lock held p50 / mean / p99 ms',
+    'lock wait p50 / p99 ms',
+    'locks held at once',
+    'lock busy per project',
+    'chain append p50 / mean ms',
+    'appends at once',
+  ];
   const body = timed.map((r) => {
     const l = r.lock!;
     return [
@@ -159,7 +183,10 @@ export function evaluateTargets({ scenarios, coldStarts, databaseUrlSet, auditOn
   // Each PUT target on the single-project rows (serial by design: the project lock) and on the
   // multi-project rows (requests rotating over BENCH_PROJECTS projects).
   const many = find('bff-put-pglite-multi')?.projects ?? find('bff-put-postgres-multi')?.projects ?? '?';
-  for (const [suffix, what] of [['', '1 project'], ['-multi', `${many} projects`]] as const) {
+  for (const [suffix, what] of [
+    ['', '1 project'],
+    ['-multi', `${many} projects`],
+  ] as const) {
     ratio(`PUT ${what} (${audit}, PGlite) req/s vs pass-through PUT`, `bff-put-pglite${suffix}`, 'pass-put', 0.15);
     ratio(`PUT ${what} (${audit}, PostgreSQL) req/s vs pass-through PUT`, `bff-put-postgres${suffix}`, 'pass-put', 0.15, noPg);
     p50Under(`PUT ${what} (${audit}, PGlite) p50 at 1 connection`, `bff-put-pglite${suffix}-1`, 3, '≤ 3 ms');
@@ -168,7 +195,13 @@ export function evaluateTargets({ scenarios, coldStarts, databaseUrlSet, auditOn
 
   const pgCold = coldStarts.find((c) => c.store === 'postgres');
   if (!pgCold) targets.push({ name: 'cold start, PostgreSQL store', verdict: 'SKIP', measured: noPg ?? 'not measured', limit: '≤ 1.5 s' });
-  else targets.push({ name: 'cold start, PostgreSQL store', verdict: pgCold.coldStartMs <= 1500 ? 'PASS' : 'MISS', measured: `${(pgCold.coldStartMs / 1000).toFixed(2)} s`, limit: '≤ 1.5 s' });
+  else
+    targets.push({
+      name: 'cold start, PostgreSQL store',
+      verdict: pgCold.coldStartMs <= 1500 ? 'PASS' : 'MISS',
+      measured: `${(pgCold.coldStartMs / 1000).toFixed(2)} s`,
+      limit: '≤ 1.5 s',
+    });
 
   const pgRss = scenarios.filter((s) => s.kind === 'bff' && s.store === 'postgres').map((s) => s.rssMb);
   if (!pgRss.length) targets.push({ name: 'RSS under load, PostgreSQL store', verdict: 'SKIP', measured: noPg ?? 'not measured', limit: '≤ 200 MB' });
@@ -181,6 +214,10 @@ export function evaluateTargets({ scenarios, coldStarts, databaseUrlSet, auditOn
 
 function table(header: string[], rows: string[][], rightAlign: boolean[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (rightAlign[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

@@ -216,13 +216,20 @@ async function main(): Promise<number> {
       row.profile = relative(ROOT, file);
       profiles.push({ scenario: s.id, file: row.profile, summary: summariseProfile(file) });
     }
-    log(`  ${Math.round(row.rps)} req/s, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, ${row.errors} errors, ${Math.round(row.serverCpuUs)} µs CPU/req`);
-    if (lock?.held.count) log(`  project lock held p50 ${lock.held.p50Ms.toFixed(2)} ms (mean ${lock.held.meanMs.toFixed(2)}), waited p50 ${lock.wait.p50Ms.toFixed(2)} ms`);
+    log(
+      `  ${Math.round(row.rps)} req/s, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, ${row.errors} errors, ${Math.round(row.serverCpuUs)} µs CPU/req`,
+    );
+    if (lock?.held.count)
+      log(`  project lock held p50 ${lock.held.p50Ms.toFixed(2)} ms (mean ${lock.held.meanMs.toFixed(2)}), waited p50 ${lock.wait.p50Ms.toFixed(2)} ms`);
     if (row.errors) log(`  status counts: ${JSON.stringify(row.statusCounts)}`);
   };
 
   // Baselines, against the same emulator.
-  await measure({ id: 'direct-get', title: 'direct to emulator, GET', kind: 'direct', method: 'GET', connections: c }, { url: `${emulatorUrl}${PATH}`, method: 'GET', headers: signedGet }, emulator);
+  await measure(
+    { id: 'direct-get', title: 'direct to emulator, GET', kind: 'direct', method: 'GET', connections: c },
+    { url: `${emulatorUrl}${PATH}`, method: 'GET', headers: signedGet },
+    emulator,
+  );
 
   const passPort = await freePort();
   const passUrl = `http://127.0.0.1:${passPort}`;
@@ -234,11 +241,23 @@ async function main(): Promise<number> {
     logFile: keptLog('pass-through'),
   });
   await waitForStatus(pass, `${passUrl}${PATH}`, signedGet, 200, 15_000);
-  await measure({ id: 'pass-get', title: 'undici pass-through, GET', kind: 'pass-through', method: 'GET', connections: c }, { url: `${passUrl}${PATH}`, method: 'GET', headers: signedGet }, pass);
-  await measure({ id: 'pass-get-1', title: 'undici pass-through, GET', kind: 'pass-through', method: 'GET', connections: 1 }, { url: `${passUrl}${PATH}`, method: 'GET', headers: signedGet }, pass);
+  await measure(
+    { id: 'pass-get', title: 'undici pass-through, GET', kind: 'pass-through', method: 'GET', connections: c },
+    { url: `${passUrl}${PATH}`, method: 'GET', headers: signedGet },
+    pass,
+  );
+  await measure(
+    { id: 'pass-get-1', title: 'undici pass-through, GET', kind: 'pass-through', method: 'GET', connections: 1 },
+    { url: `${passUrl}${PATH}`, method: 'GET', headers: signedGet },
+    pass,
+  );
   await resetEmulator(emulatorUrl);
   await expectStatus(`${passUrl}${PATH}`, 'PUT', signedPut, PUT_BODY, 200, 'pass-through PUT');
-  await measure({ id: 'pass-put', title: 'undici pass-through, PUT', kind: 'pass-through', method: 'PUT', connections: c }, { url: `${passUrl}${PATH}`, method: 'PUT', headers: signedPut, body: PUT_BODY }, pass);
+  await measure(
+    { id: 'pass-put', title: 'undici pass-through, PUT', kind: 'pass-through', method: 'PUT', connections: c },
+    { url: `${passUrl}${PATH}`, method: 'PUT', headers: signedPut, body: PUT_BODY },
+    pass,
+  );
   await stopChild(pass);
 
   // The BFF, as deployed: PostgreSQL store first when configured (its GET, cold start and RSS carry targets).
@@ -258,7 +277,18 @@ async function main(): Promise<number> {
     const lockStatsPort = await freePort();
     const lockStatsUrl = `http://127.0.0.1:${lockStatsPort}`;
     const start = () =>
-      startBff({ store, dataDir, port: bffPort, emulatorUrl, apiKey, signingKey, core: core(SERVER_CORE), profileDir, lockStatsPort, logFile: keptLog(`bff-${store}`) });
+      startBff({
+        store,
+        dataDir,
+        port: bffPort,
+        emulatorUrl,
+        apiKey,
+        signingKey,
+        core: core(SERVER_CORE),
+        profileDir,
+        lockStatsPort,
+        logFile: keptLog(`bff-${store}`),
+      });
 
     let bff = start();
     const cold = await waitForStatus(bff, `${bffUrl}${PATH}`, bffHeaders, 200, 60_000);
@@ -267,8 +297,17 @@ async function main(): Promise<number> {
 
     const label = store === 'postgres' ? 'PostgreSQL' : 'PGlite';
     if (index === 0) {
-      await measure({ id: 'bff-get', title: `BFF, GET (${label} up)`, kind: 'bff', method: 'GET', store, connections: c }, { url: `${bffUrl}${PATH}`, method: 'GET', headers: bffHeaders }, bff, { profileDir });
-      await measure({ id: 'bff-get-1', title: `BFF, GET (${label} up)`, kind: 'bff', method: 'GET', store, connections: 1 }, { url: `${bffUrl}${PATH}`, method: 'GET', headers: bffHeaders }, bff);
+      await measure(
+        { id: 'bff-get', title: `BFF, GET (${label} up)`, kind: 'bff', method: 'GET', store, connections: c },
+        { url: `${bffUrl}${PATH}`, method: 'GET', headers: bffHeaders },
+        bff,
+        { profileDir },
+      );
+      await measure(
+        { id: 'bff-get-1', title: `BFF, GET (${label} up)`, kind: 'bff', method: 'GET', store, connections: 1 },
+        { url: `${bffUrl}${PATH}`, method: 'GET', headers: bffHeaders },
+        bff,
+      );
     }
     // One project: its PUTs are serial by design (project lock). Then the same PUT rotated over many projects.
     const one = `BFF, PUT 1 project, audit on ${label}`;
@@ -292,7 +331,9 @@ async function main(): Promise<number> {
     const putMany = { ...put, rotate };
     const n = settings.projects;
     await measure({ id: `bff-put-${store}-multi`, title: many, kind: 'bff', method: 'PUT', store, connections: c, projects: n }, putMany, bff, timed);
-    await measure({ id: `bff-put-${store}-multi-1`, title: many, kind: 'bff', method: 'PUT', store, connections: 1, projects: n }, putMany, bff, { lockStatsUrl });
+    await measure({ id: `bff-put-${store}-multi-1`, title: many, kind: 'bff', method: 'PUT', store, connections: 1, projects: n }, putMany, bff, {
+      lockStatsUrl,
+    });
     await stopChild(bff);
 
     if (store === 'pglite') {
@@ -322,7 +363,11 @@ async function main(): Promise<number> {
   out.push(
     `layout: ${pinned ? `server core ${SERVER_CORE}, load generator core ${LOAD_CORE}, emulator core ${settings.emulatorCore}` : 'unpinned'}; ${settings.durationSeconds} s per scenario after ${settings.warmupSeconds} s warm-up; PUT body ${Buffer.byteLength(PUT_BODY)} bytes`,
   );
-  out.push(`BFF: NODE_ENV=production, LOG_LEVEL=info (JSON lines to a pipe the harness drains), upstream client as built; features: ${Object.entries(features ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(
+    `BFF: NODE_ENV=production, LOG_LEVEL=info (JSON lines to a pipe the harness drains), upstream client as built; features: ${Object.entries(features ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   if (settings.dist) out.push(`build under test: ${settings.dist}`);
   const passedToBff = Object.keys(env).filter((name) => name.startsWith('BENCH_BFF_'));
   if (passedToBff.length) out.push(`passed to the BFF: ${passedToBff.map((name) => `${name.slice('BENCH_BFF_'.length)}=${env[name]}`).join(' ')}`);
@@ -530,7 +575,9 @@ function checkDatabaseUrl(): void {
   if (!settings.databaseUrl || env.BENCH_ALLOW_ANY_DATABASE === '1') return;
   const name = URL.canParse(settings.databaseUrl) ? new URL(settings.databaseUrl).pathname.slice(1) : '';
   if (!/bench|test/i.test(name)) {
-    throw new Error(`DATABASE_URL names database "${name}": the bench writes audit rows, so its name must contain "bench" or "test" (or set BENCH_ALLOW_ANY_DATABASE=1)`);
+    throw new Error(
+      `DATABASE_URL names database "${name}": the bench writes audit rows, so its name must contain "bench" or "test" (or set BENCH_ALLOW_ANY_DATABASE=1)`,
+    );
   }
 }
 

@@ -51,9 +51,7 @@ export interface AuditSigner {
 export function toJsonValue(value: unknown): JsonValue {
   const text = JSON.stringify(value);
   if (text === undefined) return null;
-  const clean = text.replace(/(\\+)u(0000|d[89a-f][0-9a-f]{2})/gi, (match, slashes: string) =>
-    slashes.length % 2 === 1 ? `${slashes}ufffd` : match,
-  );
+  const clean = text.replace(/(\\+)u(0000|d[89a-f][0-9a-f]{2})/gi, (match, slashes: string) => (slashes.length % 2 === 1 ? `${slashes}ufffd` : match));
   return JSON.parse(clean) as JsonValue;
 }
 

@@ -100,8 +100,7 @@ describe('AuditCheckpointPublisher', () => {
   let now: Date;
   let log: ReturnType<typeof recordingLogger>;
 
-  const publisher = (everyRecords = 3, intervalMs = 60_000) =>
-    new AuditCheckpointPublisher(readHead, key, log.logger, { everyRecords, intervalMs }, () => now);
+  const publisher = (everyRecords = 3, intervalMs = 60_000) => new AuditCheckpointPublisher(readHead, key, log.logger, { everyRecords, intervalMs }, () => now);
   const note = (p: AuditCheckpointPublisher, ...seqs: number[]) => seqs.forEach((seq) => p.noteAppended({ seq, hash: hashOf(seq) }));
 
   beforeEach(() => {
@@ -184,7 +183,9 @@ describe('AuditCheckpointPublisher', () => {
     head = { seq: 3, hash: hashOf(3) };
     await p.tick();
     expect(log.published().map((c) => c.seq)).toEqual([2, 4]);
-    expect(log.error).toEqual([{ fields: { audit_head: head, last_checkpoint: { seq: 4, hash: hashOf(4) } }, msg: expect.stringMatching(/not past the last checkpoint/) }]);
+    expect(log.error).toEqual([
+      { fields: { audit_head: head, last_checkpoint: { seq: 4, hash: hashOf(4) } }, msg: expect.stringMatching(/not past the last checkpoint/) },
+    ]);
   });
 
   it('does not mistake a head read overtaken by a newer checkpoint for a rewound head', async () => {

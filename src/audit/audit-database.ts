@@ -9,7 +9,6 @@ export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 /** A JSON value as it comes back from a `jsonb` column. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-
 /** Written as ISO text, read back as a Date by pg's type parser. */
 type Timestamp = ColumnType<Date, string, string>;
 /** Written as JSON text (pg would turn a JS array into a Postgres array), read back parsed. */

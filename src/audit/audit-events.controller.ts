@@ -40,9 +40,7 @@ export class AuditEventsController {
   async verify(@CurrentCaller() caller: Caller): Promise<AuditChainVerificationDto> {
     if (caller.projects !== '*') throw new BffError(403, ErrorCode.Forbidden, 'Verifying the whole chain needs access to every project.');
     const result = await this.audit.verifyChain();
-    return result.ok
-      ? { intact: true, records: result.count }
-      : { intact: false, records: result.count, first_broken: result.firstBroken };
+    return result.ok ? { intact: true, records: result.count } : { intact: false, records: result.count, first_broken: result.firstBroken };
   }
 
   /**

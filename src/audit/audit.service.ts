@@ -54,7 +54,10 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
     try {
       await within(this.store.writeIntent({ ...intent, instance_id: this.options.instanceId }), timeoutMs, 'intent');
     } catch (error) {
-      this.logger.error({ err: error, request_id: intent.request_id, project_id: intent.project_id }, 'audit intent could not be written; the change is not forwarded');
+      this.logger.error(
+        { err: error, request_id: intent.request_id, project_id: intent.project_id },
+        'audit intent could not be written; the change is not forwarded',
+      );
       throw auditUnavailable(error);
     }
   }
@@ -205,4 +208,3 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
     return promise;
   }
 }
-

@@ -161,7 +161,8 @@ const MIN_WRITE_MS = 50;
 
 /** Before anything is forwarded, a lost lock fails the attempt closed. */
 function assertHeld(lock: ProjectLock): void {
-  if (lock.lost.aborted) throw auditUnavailable(lock.lost.reason, 'The audit store connection holding the project lock was lost; the change was not forwarded.');
+  if (lock.lost.aborted)
+    throw auditUnavailable(lock.lost.reason, 'The audit store connection holding the project lock was lost; the change was not forwarded.');
 }
 
 function lockLostAfterForwarding(cause: unknown): BffError {

@@ -168,7 +168,10 @@ export abstract class KyselyAuditStore extends AuditStore {
 
     // One extra row tells whether there is a next page. Keyset paging on seq: rows appended
     // meanwhile have larger seqs, so pages never repeat or skip a record.
-    const rows = await select.orderBy('seq', 'desc').limit(limit + 1).execute();
+    const rows = await select
+      .orderBy('seq', 'desc')
+      .limit(limit + 1)
+      .execute();
     const items = rows.slice(0, limit).map(toRecord);
     const last = items[items.length - 1];
     return { items, next_cursor: rows.length > limit ? encodeAuditCursor(last.seq) : null };
@@ -178,13 +181,7 @@ export abstract class KyselyAuditStore extends AuditStore {
     this.ensureOpen();
     let after = '0';
     for (;;) {
-      const rows = await this.db
-        .selectFrom('audit_records')
-        .selectAll()
-        .where('seq', '>', after)
-        .orderBy('seq')
-        .limit(batchSize)
-        .execute();
+      const rows = await this.db.selectFrom('audit_records').selectAll().where('seq', '>', after).orderBy('seq').limit(batchSize).execute();
       for (const row of rows) yield toRecord(row);
       if (rows.length < batchSize) return;
       after = rows[rows.length - 1].seq;

@@ -122,7 +122,10 @@ async function connectWithin(pool: Pool, waitMs: number): Promise<PoolClient> {
   } catch (error) {
     if (!(error instanceof AuditTimeoutError)) throw error;
     // Given back as soon as it arrives.
-    connecting.then((client) => client.release(), () => undefined);
+    connecting.then(
+      (client) => client.release(),
+      () => undefined,
+    );
     // Every lock connection is held by other projects' changes: busy. Otherwise the database did not answer.
     if (pool.waitingCount > 0 && pool.idleCount === 0) throw new ProjectBusyError(waitMs / 1000);
     throw error;

@@ -6,9 +6,7 @@ import { resolveAuditPublicKey } from './audit-signing-key';
 import { AuditStore } from './audit.store';
 import { openAuditStore } from './open-audit-store';
 
-export type AuditChainVerification =
-  | { ok: true; count: number }
-  | { ok: false; count: number; firstBroken: { seq: number; id: string; reason: string } };
+export type AuditChainVerification = { ok: true; count: number } | { ok: false; count: number; firstBroken: { seq: number; id: string; reason: string } };
 
 /**
  * Walks the chain in order and names the first record that does not hold: a broken link to its

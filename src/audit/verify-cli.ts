@@ -32,12 +32,16 @@ async function main(): Promise<number> {
   if (!lockedBy) return code;
   if (publicKeyPem) {
     // The server can only check with its own key; an operator's independent key needs the records here.
-    print('audit chain NOT VERIFIED: the embedded store is held by the running server, which verifies with its own key only; stop it to verify with an independent public key (or use PostgreSQL)');
+    print(
+      'audit chain NOT VERIFIED: the embedded store is held by the running server, which verifies with its own key only; stop it to verify with an independent public key (or use PostgreSQL)',
+    );
     return 2;
   }
   if (checkpointFile) {
     // The server's verification answer does not say which record sits at the checkpoint's seq.
-    print('audit chain NOT VERIFIED: the embedded store is held by the running server; a checkpoint check needs the store itself: stop the server (or use PostgreSQL)');
+    print(
+      'audit chain NOT VERIFIED: the embedded store is held by the running server; a checkpoint check needs the store itself: stop the server (or use PostgreSQL)',
+    );
     return 2;
   }
   return verifyThroughServer(config);
@@ -53,7 +57,12 @@ async function verifyThroughServer(config: VerifyConfig): Promise<number> {
   }
   try {
     const response = await fetch(url, { headers: { 'x-api-key': apiKey } });
-    const body = (await response.json()) as { intact?: boolean; records?: number; first_broken?: { seq: number; id: string; reason: string }; message?: string };
+    const body = (await response.json()) as {
+      intact?: boolean;
+      records?: number;
+      first_broken?: { seq: number; id: string; reason: string };
+      message?: string;
+    };
     if (!response.ok) throw new Error(`${url} answered ${response.status}: ${body.message ?? ''}`);
     if (body.intact) {
       print(`audit chain intact: ${body.records} records (verified by the running server at ${url}; ${NO_CHECKPOINT_CAVEAT})`);

@@ -77,13 +77,9 @@ export function authUnavailable(cause?: unknown): AuthDeniedError {
 }
 
 export function rateLimited(reason: 'rate_limited_ip' | 'rate_limited_caller', retryAfterSec: number): AuthDeniedError {
-  return new AuthDeniedError(
-    429,
-    ErrorCode.RateLimited,
-    `Too many requests; retry after ${retryAfterSec} s.`,
-    reason,
-    { 'Retry-After': String(retryAfterSec) },
-  );
+  return new AuthDeniedError(429, ErrorCode.RateLimited, `Too many requests; retry after ${retryAfterSec} s.`, reason, {
+    'Retry-After': String(retryAfterSec),
+  });
 }
 
 declare module 'fastify' {

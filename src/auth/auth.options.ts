@@ -6,11 +6,11 @@ export type { ApiKeyEntry } from '../config/app-config';
 export { DEVELOPMENT_API_KEY, resolveDevelopmentKey } from '../config/config.schema';
 
 /** The configured JWT settings; built by hand (tests), the key source is either one and the JWKS timings may be left out. */
-export type JwtOptions = Omit<JwtConfig, 'jwksUrl' | 'publicKeyFile' | 'jwksCooldownMs'> & {
+export type JwtOptions = Omit<JwtConfig, 'jwksUrl' | 'publicKeyFile' | 'jwksCooldownMs' | 'jwksTimeoutMs'> & {
   jwksUrl?: string;
   publicKeyFile?: string;
   jwksCooldownMs?: number;
-  /** Timeout of one JWKS fetch. Default 5 s. */
+  /** Timeout of one JWKS fetch (`AUTH_JWKS_TIMEOUT_MS`). Default 5 s. */
   jwksTimeoutMs?: number;
 };
 

@@ -21,10 +21,7 @@ export class CallerAuthenticator {
   /** The caller, or throws `AuthDeniedError` (401, or 503 when the issuer's keys are unavailable). */
   async authenticate(request: FastifyRequest): Promise<Caller> {
     if (hasQueryCredential(request.query)) {
-      throw unauthenticated(
-        'credentials_in_query',
-        'Credentials are not accepted in the query string; send an Authorization or X-Api-Key header.',
-      );
+      throw unauthenticated('credentials_in_query', 'Credentials are not accepted in the query string; send an Authorization or X-Api-Key header.');
     }
     const authorization = request.headers.authorization;
     const apiKey = request.headers[API_KEY_HEADER];

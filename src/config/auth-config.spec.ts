@@ -16,7 +16,11 @@ const PRODUCTION = {
   SMN_SECRET_KEY: 'sk',
   AUDIT_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----x',
 };
-const JWT = { AUTH_JWKS_URL: 'https://login.example.com/.well-known/jwks.json', AUTH_JWT_ISSUER: 'https://login.example.com', AUTH_JWT_AUDIENCE: 'sms-callback-bff' };
+const JWT = {
+  AUTH_JWKS_URL: 'https://login.example.com/.well-known/jwks.json',
+  AUTH_JWT_ISSUER: 'https://login.example.com',
+  AUTH_JWT_AUDIENCE: 'sms-callback-bff',
+};
 
 function problems(env: Record<string, string>): string {
   try {
@@ -31,7 +35,11 @@ function problems(env: Record<string, string>): string {
 describe('caller authentication configuration', () => {
   it('accepts production with JWT or API keys, and never turns the development key on there', () => {
     const withJwt = loadConfig({ ...PRODUCTION, ...JWT }).auth;
-    expect(withJwt).toMatchObject({ developmentKey: false, apiKeys: [], jwt: { jwksUrl: JWT.AUTH_JWKS_URL, algorithms: ['RS256', 'ES256', 'EdDSA'], jwksCooldownMs: 30_000 } });
+    expect(withJwt).toMatchObject({
+      developmentKey: false,
+      apiKeys: [],
+      jwt: { jwksUrl: JWT.AUTH_JWKS_URL, algorithms: ['RS256', 'ES256', 'EdDSA'], jwksCooldownMs: 30_000 },
+    });
     expect(loadConfig({ ...PRODUCTION, AUTH_API_KEYS: keys(key) }).auth).toMatchObject({ developmentKey: false, jwt: undefined, apiKeys: [key] });
   });
 
@@ -79,8 +87,12 @@ describe('caller authentication configuration', () => {
   });
 
   it('refuses the same key twice, also across the variable and the file', () => {
-    expect(problems({ ...PRODUCTION, AUTH_API_KEYS: keys(key, { ...key, name: 'other' }) })).toBe('AUTH_API_KEYS: API key "other" has the same hash as another key');
-    expect(problems({ ...PRODUCTION, AUTH_API_KEYS: keys(key, { ...key, sha256: sha256('another') }) })).toBe('AUTH_API_KEYS: API key "billing" is configured twice');
+    expect(problems({ ...PRODUCTION, AUTH_API_KEYS: keys(key, { ...key, name: 'other' }) })).toBe(
+      'AUTH_API_KEYS: API key "other" has the same hash as another key',
+    );
+    expect(problems({ ...PRODUCTION, AUTH_API_KEYS: keys(key, { ...key, sha256: sha256('another') }) })).toBe(
+      'AUTH_API_KEYS: API key "billing" is configured twice',
+    );
   });
 
   it('reads an empty list as no keys', () => {
@@ -89,6 +101,7 @@ describe('caller authentication configuration', () => {
 
   it('reports every problem in one error', () => {
     const all = problems({ ...PRODUCTION, AUTH_JWKS_URL: 'http://login.example.com/jwks.json', AUTH_JWT_ALGORITHMS: 'none', AUTH_API_KEYS: 'not json' });
-    for (const variable of ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_JWT_ALGORITHMS', 'AUTH_JWKS_URL', 'AUTH_API_KEYS']) expect(all).toContain(`${variable}: `);
+    for (const variable of ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_JWT_ALGORITHMS', 'AUTH_JWKS_URL', 'AUTH_API_KEYS'])
+      expect(all).toContain(`${variable}: `);
   });
 });

@@ -125,7 +125,11 @@ export function renderEnvExample(reference = configReference()): string {
   for (const { title, variables } of reference) {
     lines.push('', `# ---- ${title} ----`);
     for (const v of variables) {
-      const notes = [v.values ? `One of ${v.values.join(', ')}.` : '', v.value === undefined && v.default ? `Default: ${v.default}.` : '', v.secret ? 'Secret.' : '']
+      const notes = [
+        v.values ? `One of ${v.values.join(', ')}.` : '',
+        v.value === undefined && v.default ? `Default: ${v.default}.` : '',
+        v.secret ? 'Secret.' : '',
+      ]
         .filter(Boolean)
         .join(' ');
       lines.push('', ...wrap(`${v.description} ${notes}`.trim(), 98).map((text) => `# ${text}`), `# ${v.name}=${v.secret ? '' : (v.value ?? '')}`);

@@ -51,7 +51,11 @@ export const DEVELOPMENT_API_KEY = 'local-development-key';
 export const DEMO_PROJECT: { readonly id: string; readonly region: string } = { id: 'f96188c7ccaf4ffba0c9aa149ab2bd57', region: 'cn-north-4' };
 
 /** A proxy URL; empty counts as unset (as `HTTP_PROXY=` in a compose file means). */
-const proxyUrl = () => z.url({ protocol: /^https?$/ }).or(z.literal('')).optional();
+const proxyUrl = () =>
+  z
+    .url({ protocol: /^https?$/ })
+    .or(z.literal(''))
+    .optional();
 
 const PROJECT_ID = /^[0-9a-f]{32}$/;
 const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
@@ -86,11 +90,22 @@ export const httpVariables = z.object({
   }),
   SHUTDOWN_GRACE_MS: doc(int(10_000), { description: 'How long in-flight requests may take after SIGTERM/SIGINT.' }),
   // Outbound proxy, by curl's names; the lower-case spelling wins when both are set, as in curl and undici.
-  HTTP_PROXY: doc(proxyUrl(), { description: 'Forward proxy for outbound `http://` requests (SMN, IAM, JWKS); credentials in the URL go to the proxy only.', sharedName: true, secret: true }),
+  HTTP_PROXY: doc(proxyUrl(), {
+    description: 'Forward proxy for outbound `http://` requests (SMN, IAM, JWKS); credentials in the URL go to the proxy only.',
+    sharedName: true,
+    secret: true,
+  }),
   http_proxy: doc(proxyUrl(), { description: 'Same as `HTTP_PROXY` (wins when both are set).', sharedName: true, secret: true }),
-  HTTPS_PROXY: doc(proxyUrl(), { description: 'Forward proxy for outbound `https://` requests, through a CONNECT tunnel (TLS still ends at SMN); falls back to `HTTP_PROXY`.', sharedName: true, secret: true }),
+  HTTPS_PROXY: doc(proxyUrl(), {
+    description: 'Forward proxy for outbound `https://` requests, through a CONNECT tunnel (TLS still ends at SMN); falls back to `HTTP_PROXY`.',
+    sharedName: true,
+    secret: true,
+  }),
   https_proxy: doc(proxyUrl(), { description: 'Same as `HTTPS_PROXY` (wins when both are set).', sharedName: true, secret: true }),
-  NO_PROXY: doc(z.string().optional(), { description: 'Comma-separated hosts (and `.domain` suffixes) reached directly, not through the proxy.', sharedName: true }),
+  NO_PROXY: doc(z.string().optional(), {
+    description: 'Comma-separated hosts (and `.domain` suffixes) reached directly, not through the proxy.',
+    sharedName: true,
+  }),
   no_proxy: doc(z.string().optional(), { description: 'Same as `NO_PROXY` (wins when both are set).', sharedName: true }),
 });
 
@@ -130,7 +145,8 @@ function projectMap(entries: Array<[string, unknown]>, ctx: z.RefinementCtx): Re
   const projects = new Map<string, string>();
   for (const [id, region] of entries) {
     if (!PROJECT_ID.test(id)) ctx.addIssue({ code: 'custom', message: `"${id}" is not a project id (32 lowercase hex characters)` });
-    else if (typeof region !== 'string' || !REGION.test(region)) ctx.addIssue({ code: 'custom', message: `region "${String(region)}" of project ${id} is not a region id` });
+    else if (typeof region !== 'string' || !REGION.test(region))
+      ctx.addIssue({ code: 'custom', message: `region "${String(region)}" of project ${id} is not a region id` });
     else projects.set(id, region);
   }
   return projects;
@@ -148,7 +164,8 @@ const smnVariables = z.object({
       .optional()
       .transform((raw, ctx) => projectMap(pairs(raw), ctx)),
     {
-      description: '`project_id=region,…`: the projects this BFF serves (others answer 404 without calling SMN). Required (or `SMN_PROJECTS_FILE`) without the emulator.',
+      description:
+        '`project_id=region,…`: the projects this BFF serves (others answer 404 without calling SMN). Required (or `SMN_PROJECTS_FILE`) without the emulator.',
       default: 'the demo project with the emulator',
     },
   ),
@@ -184,8 +201,13 @@ const smnVariables = z.object({
   SMN_SECRET_KEY: doc(z.string().min(1).optional(), { description: "The BFF's own secret key (required with `aksk` unless the emulator runs).", secret: true }),
   SMN_SECURITY_TOKEN: doc(z.string().min(1).optional(), { description: 'Security token of temporary AK/SK.', secret: true }),
   SMN_IAM_ENDPOINT: doc(z.url({ protocol: /^https?$/ }).default('https://iam.myhuaweicloud.com'), { description: 'IAM for token mode.' }),
-  SMN_IAM_USER: doc(z.string().min(1).optional(), { description: 'IAM user (password flavour) for token mode (required with `token` unless the emulator runs).' }),
-  SMN_IAM_PASSWORD: doc(z.string().min(1).optional(), { description: "The IAM user's password (required with `token` unless the emulator runs).", secret: true }),
+  SMN_IAM_USER: doc(z.string().min(1).optional(), {
+    description: 'IAM user (password flavour) for token mode (required with `token` unless the emulator runs).',
+  }),
+  SMN_IAM_PASSWORD: doc(z.string().min(1).optional(), {
+    description: "The IAM user's password (required with `token` unless the emulator runs).",
+    secret: true,
+  }),
   SMN_IAM_DOMAIN: doc(z.string().min(1).optional(), { description: "The IAM user's account (domain) name (required with `token` unless the emulator runs)." }),
   SMN_TOKEN_REFRESH_BEFORE_MS: doc(int(30 * 60_000), { description: 'Refresh a token this long before `expires_at` (at most half its lifetime).' }),
 
@@ -203,28 +225,43 @@ const smnVariables = z.object({
 const emulated = (e: { NODE_ENV: string; SMN_EMULATOR?: boolean }) => e.SMN_EMULATOR ?? e.NODE_ENV !== 'production';
 
 const smn = smnVariables
-  .superRefine((e, ctx) => {
-    // Its AK/SK and IAM user are published: production must never sign with them or serve demo data.
-    if (e.NODE_ENV === 'production' && e.SMN_EMULATOR === true) {
-      problem(ctx, 'SMN_EMULATOR', 'must not be true in production: the embedded emulator runs on published demo credentials; configure real SMN endpoints and credentials');
-    }
-  }, reading('NODE_ENV', 'SMN_EMULATOR'))
+  .superRefine(
+    (e, ctx) => {
+      // Its AK/SK and IAM user are published: production must never sign with them or serve demo data.
+      if (e.NODE_ENV === 'production' && e.SMN_EMULATOR === true) {
+        problem(
+          ctx,
+          'SMN_EMULATOR',
+          'must not be true in production: the embedded emulator runs on published demo credentials; configure real SMN endpoints and credentials',
+        );
+      }
+    },
+    reading('NODE_ENV', 'SMN_EMULATOR'),
+  )
   .superRefine(
     (e, ctx) => {
       if (emulated(e)) return;
-      const required = e.SMN_AUTH_MODE === 'token' ? (['SMN_IAM_USER', 'SMN_IAM_PASSWORD', 'SMN_IAM_DOMAIN'] as const) : (['SMN_ACCESS_KEY', 'SMN_SECRET_KEY'] as const);
+      const required =
+        e.SMN_AUTH_MODE === 'token' ? (['SMN_IAM_USER', 'SMN_IAM_PASSWORD', 'SMN_IAM_DOMAIN'] as const) : (['SMN_ACCESS_KEY', 'SMN_SECRET_KEY'] as const);
       for (const key of required) {
         if (!e[key]) problem(ctx, key, `required when SMN_EMULATOR is false and SMN_AUTH_MODE is ${e.SMN_AUTH_MODE}`);
       }
     },
     reading('NODE_ENV', 'SMN_EMULATOR', 'SMN_AUTH_MODE', 'SMN_ACCESS_KEY', 'SMN_SECRET_KEY', 'SMN_IAM_USER', 'SMN_IAM_PASSWORD', 'SMN_IAM_DOMAIN'),
   )
-  .superRefine((e, ctx) => {
-    if (!emulated(e) && e.SMN_PROJECTS.size === 0 && !e.SMN_PROJECTS_FILE?.size) problem(ctx, 'SMN_PROJECTS', 'required (or SMN_PROJECTS_FILE) when SMN_EMULATOR is false');
-  }, reading('NODE_ENV', 'SMN_EMULATOR', 'SMN_PROJECTS', 'SMN_PROJECTS_FILE'))
-  .superRefine((e, ctx) => {
-    if (e.UPSTREAM_DEADLINE_MS < e.UPSTREAM_ATTEMPT_TIMEOUT_MS) problem(ctx, 'UPSTREAM_DEADLINE_MS', 'must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS');
-  }, reading('UPSTREAM_DEADLINE_MS', 'UPSTREAM_ATTEMPT_TIMEOUT_MS'))
+  .superRefine(
+    (e, ctx) => {
+      if (!emulated(e) && e.SMN_PROJECTS.size === 0 && !e.SMN_PROJECTS_FILE?.size)
+        problem(ctx, 'SMN_PROJECTS', 'required (or SMN_PROJECTS_FILE) when SMN_EMULATOR is false');
+    },
+    reading('NODE_ENV', 'SMN_EMULATOR', 'SMN_PROJECTS', 'SMN_PROJECTS_FILE'),
+  )
+  .superRefine(
+    (e, ctx) => {
+      if (e.UPSTREAM_DEADLINE_MS < e.UPSTREAM_ATTEMPT_TIMEOUT_MS) problem(ctx, 'UPSTREAM_DEADLINE_MS', 'must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS');
+    },
+    reading('UPSTREAM_DEADLINE_MS', 'UPSTREAM_ATTEMPT_TIMEOUT_MS'),
+  )
   .transform((e) => {
     const emulator = emulated(e);
     const projects = new Map([...e.SMN_PROJECTS, ...(e.SMN_PROJECTS_FILE ?? [])]);
@@ -273,7 +310,19 @@ const smn = smnVariables
 export const DEFAULT_JWT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
 
 /** Asymmetric algorithms only: `none` and HS* (which a public key could be abused to "sign") can never be enabled. */
-export const SUPPORTED_JWT_ALGORITHMS: ReadonlySet<string> = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
+export const SUPPORTED_JWT_ALGORITHMS: ReadonlySet<string> = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
 
 const MAX_CLOCK_TOLERANCE_SEC = 300;
 const KNOWN_SCOPES: readonly string[] = Object.values(Scope);
@@ -283,7 +332,11 @@ const apiKeyList = z.array(
   z.strictObject({
     name: z.string().min(1),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the key'),
-    scopes: z.array(z.string().refine((scope) => KNOWN_SCOPES.includes(scope), { error: (issue) => `unknown scope ${JSON.stringify(issue.input)} (known: ${KNOWN_SCOPES.join(', ')})` })),
+    scopes: z.array(
+      z.string().refine((scope) => KNOWN_SCOPES.includes(scope), {
+        error: (issue) => `unknown scope ${JSON.stringify(issue.input)} (known: ${KNOWN_SCOPES.join(', ')})`,
+      }),
+    ),
     projects: z.union([z.literal('*'), z.array(z.string())]),
   }),
 );
@@ -310,8 +363,9 @@ const authVariables = z.object({
   AUTH_JWT_AUDIENCE: doc(z.string().min(1).optional(), { description: 'Required `aud` (required when JWT is configured).' }),
   AUTH_JWT_ALGORITHMS: doc(list(DEFAULT_JWT_ALGORITHMS), { description: 'Allowed algorithms, comma-separated; `none` and HS* can never be enabled.' }),
   AUTH_JWT_CLOCK_TOLERANCE_S: doc(int(30), { description: `Clock tolerance for \`exp\`/\`nbf\` in seconds (≤ ${MAX_CLOCK_TOLERANCE_SEC}).` }),
-  AUTH_JWT_PROJECTS_CLAIM: doc(z.string().min(1).default('smn_projects'), { description: "Claim holding the caller's project ids (array) or `\"*\"`." }),
+  AUTH_JWT_PROJECTS_CLAIM: doc(z.string().min(1).default('smn_projects'), { description: 'Claim holding the caller\'s project ids (array) or `"*"`.' }),
   AUTH_JWKS_COOLDOWN_MS: doc(int(30_000), { description: 'At most one JWKS refetch per cooldown for unknown `kid`s.' }),
+  AUTH_JWKS_TIMEOUT_MS: doc(int(5_000, 1), { description: 'Timeout of one JWKS fetch.' }),
   AUTH_API_KEYS: doc(apiKeys().optional(), {
     description: `JSON array of \`{"name","sha256","scopes":[…],"projects":[…] or "*"}\` (the SHA-256 of each key, never the key); scopes: ${KNOWN_SCOPES.map((s) => `\`${s}\``).join(', ')}.`,
   }),
@@ -319,9 +373,13 @@ const authVariables = z.object({
 });
 
 const auth = authVariables
-  .superRefine((e, ctx) => {
-    if (e.AUTH_JWKS_URL && e.AUTH_JWT_PUBLIC_KEY_FILE) problem(ctx, 'AUTH_JWT_PUBLIC_KEY_FILE', 'set either AUTH_JWKS_URL or AUTH_JWT_PUBLIC_KEY_FILE, not both');
-  }, reading('AUTH_JWKS_URL', 'AUTH_JWT_PUBLIC_KEY_FILE'))
+  .superRefine(
+    (e, ctx) => {
+      if (e.AUTH_JWKS_URL && e.AUTH_JWT_PUBLIC_KEY_FILE)
+        problem(ctx, 'AUTH_JWT_PUBLIC_KEY_FILE', 'set either AUTH_JWKS_URL or AUTH_JWT_PUBLIC_KEY_FILE, not both');
+    },
+    reading('AUTH_JWKS_URL', 'AUTH_JWT_PUBLIC_KEY_FILE'),
+  )
   .superRefine(
     (e, ctx) => {
       if (!e.AUTH_JWKS_URL && !e.AUTH_JWT_PUBLIC_KEY_FILE) return;
@@ -330,30 +388,38 @@ const auth = authVariables
       }
       const bad = e.AUTH_JWT_ALGORITHMS.filter((a) => !SUPPORTED_JWT_ALGORITHMS.has(a));
       if (bad.length) problem(ctx, 'AUTH_JWT_ALGORITHMS', `not allowed: ${bad.join(', ')} (asymmetric algorithms only, never "none" or HS*)`);
-      if (e.AUTH_JWT_CLOCK_TOLERANCE_S > MAX_CLOCK_TOLERANCE_SEC) problem(ctx, 'AUTH_JWT_CLOCK_TOLERANCE_S', `must be between 0 and ${MAX_CLOCK_TOLERANCE_SEC} seconds`);
+      if (e.AUTH_JWT_CLOCK_TOLERANCE_S > MAX_CLOCK_TOLERANCE_SEC)
+        problem(ctx, 'AUTH_JWT_CLOCK_TOLERANCE_S', `must be between 0 and ${MAX_CLOCK_TOLERANCE_SEC} seconds`);
     },
     reading('AUTH_JWKS_URL', 'AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_JWT_ALGORITHMS', 'AUTH_JWT_CLOCK_TOLERANCE_S'),
   )
-  .superRefine((e, ctx) => {
-    // Over plain HTTP anyone on the path could publish their own signing keys.
-    if (e.NODE_ENV === 'production' && e.AUTH_JWKS_URL && new URL(e.AUTH_JWKS_URL).protocol !== 'https:') problem(ctx, 'AUTH_JWKS_URL', 'must use https in production');
-  }, reading('NODE_ENV', 'AUTH_JWKS_URL'))
-  .superRefine((e, ctx) => {
-    const names = new Set<string>();
-    const hashes = new Set<string>();
-    const developmentKeyHash = createHash('sha256').update(DEVELOPMENT_API_KEY, 'utf8').digest('hex');
-    for (const variable of ['AUTH_API_KEYS', 'AUTH_API_KEYS_FILE'] as const) {
-      for (const key of e[variable] ?? []) {
-        if (names.has(key.name)) problem(ctx, variable, `API key "${key.name}" is configured twice`);
-        else if (hashes.has(key.sha256)) problem(ctx, variable, `API key "${key.name}" has the same hash as another key`);
-        if (e.NODE_ENV === 'production' && key.sha256 === developmentKeyHash) {
-          problem(ctx, variable, `API key "${key.name}" is the publicly documented development key "${DEVELOPMENT_API_KEY}"; issue a real key`);
+  .superRefine(
+    (e, ctx) => {
+      // Over plain HTTP anyone on the path could publish their own signing keys.
+      if (e.NODE_ENV === 'production' && e.AUTH_JWKS_URL && new URL(e.AUTH_JWKS_URL).protocol !== 'https:')
+        problem(ctx, 'AUTH_JWKS_URL', 'must use https in production');
+    },
+    reading('NODE_ENV', 'AUTH_JWKS_URL'),
+  )
+  .superRefine(
+    (e, ctx) => {
+      const names = new Set<string>();
+      const hashes = new Set<string>();
+      const developmentKeyHash = createHash('sha256').update(DEVELOPMENT_API_KEY, 'utf8').digest('hex');
+      for (const variable of ['AUTH_API_KEYS', 'AUTH_API_KEYS_FILE'] as const) {
+        for (const key of e[variable] ?? []) {
+          if (names.has(key.name)) problem(ctx, variable, `API key "${key.name}" is configured twice`);
+          else if (hashes.has(key.sha256)) problem(ctx, variable, `API key "${key.name}" has the same hash as another key`);
+          if (e.NODE_ENV === 'production' && key.sha256 === developmentKeyHash) {
+            problem(ctx, variable, `API key "${key.name}" is the publicly documented development key "${DEVELOPMENT_API_KEY}"; issue a real key`);
+          }
+          names.add(key.name);
+          hashes.add(key.sha256);
         }
-        names.add(key.name);
-        hashes.add(key.sha256);
       }
-    }
-  }, reading('NODE_ENV', 'AUTH_API_KEYS', 'AUTH_API_KEYS_FILE'))
+    },
+    reading('NODE_ENV', 'AUTH_API_KEYS', 'AUTH_API_KEYS_FILE'),
+  )
   .superRefine(
     (e, ctx) => {
       const real = e.AUTH_JWKS_URL || e.AUTH_JWT_PUBLIC_KEY_FILE || e.AUTH_API_KEYS?.length || e.AUTH_API_KEYS_FILE?.length;
@@ -383,6 +449,7 @@ const auth = authVariables
             projectsClaim: e.AUTH_JWT_PROJECTS_CLAIM,
             /** Minimum time between two JWKS fetches (unknown `kid`, failures). */
             jwksCooldownMs: e.AUTH_JWKS_COOLDOWN_MS,
+            jwksTimeoutMs: e.AUTH_JWKS_TIMEOUT_MS,
           }
         : undefined;
     const keys = [...(e.AUTH_API_KEYS ?? []), ...(e.AUTH_API_KEYS_FILE ?? [])];
@@ -400,11 +467,17 @@ const rateLimitVariables = z.object({
   RATE_LIMIT_TTL_MS: doc(int(60_000, 1), { description: 'Rate-limit window.' }),
   RATE_LIMIT_CALLER_LIMIT: doc(int(600, 1), { description: 'Requests per window per authenticated caller.' }),
   RATE_LIMIT_ANONYMOUS_LIMIT: doc(int(30, 1), { description: 'Failed-authentication requests per window per source IP.' }),
-  REDIS_URL: doc(z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(), {
-    description: 'Shared rate-limit counters for several instances (else in memory per instance).',
-    secret: true,
-    sharedName: true,
-  }),
+  REDIS_URL: doc(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .optional(),
+    {
+      description: 'Shared rate-limit counters for several instances (else in memory per instance).',
+      secret: true,
+      sharedName: true,
+    },
+  ),
 });
 
 const rateLimit = rateLimitVariables
@@ -420,11 +493,17 @@ const rateLimit = rateLimitVariables
 
 export const auditVariables = z.object({
   NODE_ENV: nodeEnv,
-  DATABASE_URL: doc(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(), {
-    description: 'PostgreSQL for the audit (required for more than one instance); unset: embedded PGlite under `DATA_DIR`.',
-    secret: true,
-    sharedName: true,
-  }),
+  DATABASE_URL: doc(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+    {
+      description: 'PostgreSQL for the audit (required for more than one instance); unset: embedded PGlite under `DATA_DIR`.',
+      secret: true,
+      sharedName: true,
+    },
+  ),
   DATA_DIR: doc(z.string().min(1).default('./data'), {
     description: 'Embedded store (`audit/`) and, outside production, the generated signing key (`audit-signing-key.pem`).',
     sharedName: true,
@@ -448,7 +527,8 @@ export const auditVariables = z.object({
     description: 'Total deadline of one PUT from arrival: lock wait, read-before, intent, SMN call and final record.',
   }),
   CHANGE_LOCK_WAIT_MS: doc(int(5_000, 1), {
-    description: "The share of it a PUT may wait for its project's lock (in arrival order, in the process), then 503 `BFF.PROJECT_BUSY`. Must be below `CHANGE_DEADLINE_MS`.",
+    description:
+      "The share of it a PUT may wait for its project's lock (in arrival order, in the process), then 503 `BFF.PROJECT_BUSY`. Must be below `CHANGE_DEADLINE_MS`.",
   }),
   AUDIT_STATEMENT_TIMEOUT_MS: doc(int(2_000, 100), {
     description: '`statement_timeout` of every audit query, client-side give-up time, and the share of the deadline kept for the final record.',
@@ -470,16 +550,26 @@ export const auditVariables = z.object({
 export const auditDataDir = (dataDir: string): string => join(dataDir, 'audit');
 
 const audit = auditVariables
-  .superRefine((e, ctx) => {
-    if (e.NODE_ENV === 'production' && !e.AUDIT_SIGNING_KEY && !e.AUDIT_SIGNING_KEY_FILE) {
-      problem(ctx, 'AUDIT_SIGNING_KEY', 'required in production (or AUDIT_SIGNING_KEY_FILE): the key that signs audit records must live outside the database');
-    }
-  }, reading('NODE_ENV', 'AUDIT_SIGNING_KEY', 'AUDIT_SIGNING_KEY_FILE'))
-  .superRefine((e, ctx) => {
-    if (e.CHANGE_LOCK_WAIT_MS >= e.CHANGE_DEADLINE_MS) {
-      problem(ctx, 'CHANGE_LOCK_WAIT_MS', 'must be less than CHANGE_DEADLINE_MS (the lock wait is a share of the whole change deadline)');
-    }
-  }, reading('CHANGE_LOCK_WAIT_MS', 'CHANGE_DEADLINE_MS'))
+  .superRefine(
+    (e, ctx) => {
+      if (e.NODE_ENV === 'production' && !e.AUDIT_SIGNING_KEY && !e.AUDIT_SIGNING_KEY_FILE) {
+        problem(
+          ctx,
+          'AUDIT_SIGNING_KEY',
+          'required in production (or AUDIT_SIGNING_KEY_FILE): the key that signs audit records must live outside the database',
+        );
+      }
+    },
+    reading('NODE_ENV', 'AUDIT_SIGNING_KEY', 'AUDIT_SIGNING_KEY_FILE'),
+  )
+  .superRefine(
+    (e, ctx) => {
+      if (e.CHANGE_LOCK_WAIT_MS >= e.CHANGE_DEADLINE_MS) {
+        problem(ctx, 'CHANGE_LOCK_WAIT_MS', 'must be less than CHANGE_DEADLINE_MS (the lock wait is a share of the whole change deadline)');
+      }
+    },
+    reading('CHANGE_LOCK_WAIT_MS', 'CHANGE_DEADLINE_MS'),
+  )
   .transform((e) => ({
     /** PostgreSQL; unset means the embedded PGlite store under `dataDir`. */
     databaseUrl: e.DATABASE_URL,
@@ -525,9 +615,7 @@ const concerns = {
 };
 
 /** The whole environment in, the typed configuration out; every concern reads its own variables from it. */
-export const configSchema = z
-  .preprocess((env) => Object.fromEntries(Object.keys(concerns).map((key) => [key, env])), z.object(concerns))
-  .readonly();
+export const configSchema = z.preprocess((env) => Object.fromEntries(Object.keys(concerns).map((key) => [key, env])), z.object(concerns)).readonly();
 
 const VARIABLES: ReadonlyMap<string, z.core.$ZodType> = new Map(
   CONCERNS.flatMap((concern) => Object.entries(concern.variables.shape as Record<string, z.core.$ZodType>)),

@@ -1,11 +1,19 @@
 import { withEmbeddedEmulator } from './embedded-emulator';
 import { DEMO_PROJECT, loadConfig } from './load-config';
 
-const EMULATOR = { url: 'http://127.0.0.1:45678', accessKey: 'DEMO-AK', secretKey: 'demo-sk', iamUser: { name: 'demo', password: 'pw', domain: 'demo-domain' } };
+const EMULATOR = {
+  url: 'http://127.0.0.1:45678',
+  accessKey: 'DEMO-AK',
+  secretKey: 'demo-sk',
+  iamUser: { name: 'demo', password: 'pw', domain: 'demo-domain' },
+};
 
 describe('withEmbeddedEmulator', () => {
   it("points every project's region at the emulator and signs with its demo keys, in a new configuration", () => {
-    const validated = loadConfig({ SMN_PROJECTS: `${DEMO_PROJECT.id}=cn-north-4,${'a'.repeat(32)}=eu-west-0`, SMN_ENDPOINTS: 'ap-southeast-1=https://smn.example.com' });
+    const validated = loadConfig({
+      SMN_PROJECTS: `${DEMO_PROJECT.id}=cn-north-4,${'a'.repeat(32)}=eu-west-0`,
+      SMN_ENDPOINTS: 'ap-southeast-1=https://smn.example.com',
+    });
     const embedded = withEmbeddedEmulator(validated, EMULATOR);
 
     expect([...embedded.smn.endpoints]).toEqual([

@@ -119,11 +119,19 @@ describe('configuration mistakes are refused', () => {
       'CORS_ORIGIN: unknown variable (did you mean CORS_ORIGINS?); docs/configuration.md lists every variable',
       'RATE_LIMIT_CALLER: unknown variable (did you mean RATE_LIMIT_CALLER_LIMIT?); docs/configuration.md lists every variable',
     ]);
-    expect(problemsOf({ AUDIT_SOMETHING_ELSE_ENTIRELY: 'x' })).toEqual(['AUDIT_SOMETHING_ELSE_ENTIRELY: unknown variable; docs/configuration.md lists every variable']);
+    expect(problemsOf({ AUDIT_SOMETHING_ELSE_ENTIRELY: 'x' })).toEqual([
+      'AUDIT_SOMETHING_ELSE_ENTIRELY: unknown variable; docs/configuration.md lists every variable',
+    ]);
   });
 
   it('but not variables of other software, or of the standalone emulator', () => {
-    const others = { PATH: '/bin', NODE_OPTIONS: '--max-old-space-size=512', HTTP_PROXY: 'http://proxy:3128', HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'localhost' };
+    const others = {
+      PATH: '/bin',
+      NODE_OPTIONS: '--max-old-space-size=512',
+      HTTP_PROXY: 'http://proxy:3128',
+      HTTPS_PROXY: 'http://proxy:3128',
+      NO_PROXY: 'localhost',
+    };
     const more = { DATABASE_PASSWORD: 'x', REDIS_TLS_URL: 'rediss://x', DATA_HOME: '/x', EMULATOR_SEED: '{}', npm_lifecycle_event: 'start' };
     expect(unknownVariables({ ...others, ...more })).toEqual([]);
     expect(() => loadConfig({ ...others, ...more })).not.toThrow();
@@ -159,7 +167,10 @@ describe('environment', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('adds .env when present; a variable already in the environment wins', () => {
-    writeFileSync(join(dir, '.env'), 'PORT=4000\nLOG_LEVEL=debug\n# a comment\nAUDIT_SIGNING_KEY="-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"\n');
+    writeFileSync(
+      join(dir, '.env'),
+      'PORT=4000\nLOG_LEVEL=debug\n# a comment\nAUDIT_SIGNING_KEY="-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"\n',
+    );
     const env = environment(join(dir, '.env'), { NODE_ENV: 'development', PORT: '5000' });
     expect(env).toEqual({
       NODE_ENV: 'development',

@@ -3,7 +3,7 @@ import { ConfigError } from './load-config';
 import { loadVerifyConfig } from './verify-config';
 
 describe('loadVerifyConfig', () => {
-  it('has the server\'s defaults and offers the development key outside production only', () => {
+  it("has the server's defaults and offers the development key outside production only", () => {
     expect(loadVerifyConfig({})).toEqual({
       databaseUrl: undefined,
       dataDir: join('./data', 'audit'),

@@ -27,19 +27,24 @@ export interface VerifyConfig {
 const verifySchema = z
   .object({
     ...httpVariables.pick({ HOST: true, PORT: true }).shape,
-    ...auditVariables.pick({ NODE_ENV: true, DATABASE_URL: true, DATA_DIR: true, AUDIT_SIGNING_KEY: true, AUDIT_SIGNING_KEY_FILE: true, AUDIT_PUBLIC_KEY: true }).shape,
+    ...auditVariables.pick({
+      NODE_ENV: true,
+      DATABASE_URL: true,
+      DATA_DIR: true,
+      AUDIT_SIGNING_KEY: true,
+      AUDIT_SIGNING_KEY_FILE: true,
+      AUDIT_PUBLIC_KEY: true,
+    }).shape,
     AUDIT_PUBLIC_KEY_FILE: auditVariables.shape.AUDIT_PUBLIC_KEY_FILE.pipe(fileContent().optional()),
   })
-  .transform(
-    (e): VerifyConfig => ({
-      databaseUrl: e.DATABASE_URL,
-      dataDir: auditDataDir(e.DATA_DIR),
-      publicKeyPem: e.AUDIT_PUBLIC_KEY ?? e.AUDIT_PUBLIC_KEY_FILE,
-      signingKeyPem: e.AUDIT_SIGNING_KEY ?? e.AUDIT_SIGNING_KEY_FILE,
-      http: { host: e.HOST, port: e.PORT },
-      developmentKey: e.NODE_ENV !== 'production',
-    }),
-  );
+  .transform((e): VerifyConfig => ({
+    databaseUrl: e.DATABASE_URL,
+    dataDir: auditDataDir(e.DATA_DIR),
+    publicKeyPem: e.AUDIT_PUBLIC_KEY ?? e.AUDIT_PUBLIC_KEY_FILE,
+    signingKeyPem: e.AUDIT_SIGNING_KEY ?? e.AUDIT_SIGNING_KEY_FILE,
+    http: { host: e.HOST, port: e.PORT },
+    developmentKey: e.NODE_ENV !== 'production',
+  }));
 
 export function loadVerifyConfig(env: Environment = environment()): VerifyConfig {
   const parsed = verifySchema.safeParse(env);

@@ -52,9 +52,7 @@ export function registerAdminApi(app: FastifyInstance, state: EmulatorState, now
     return added.topic;
   });
 
-  app.get<{ Params: { projectId: string } }>(at('/state/:projectId'), (request) =>
-    state.snapshot(request.params.projectId),
-  );
+  app.get<{ Params: { projectId: string } }>(at('/state/:projectId'), (request) => state.snapshot(request.params.projectId));
 
   app.get(at('/requests'), (request, reply) => {
     const query = parse(requestsQuerySchema, request.query, reply);
@@ -105,11 +103,7 @@ export function registerAdminApi(app: FastifyInstance, state: EmulatorState, now
 }
 
 /** The parsed input, or the error body to answer with (the status is then already 400). */
-function parse<T>(
-  schema: z.ZodType<T>,
-  input: unknown,
-  reply: FastifyReply,
-): { ok: true; value: T } | { ok: false; error: AdminErrorBody } {
+function parse<T>(schema: z.ZodType<T>, input: unknown, reply: FastifyReply): { ok: true; value: T } | { ok: false; error: AdminErrorBody } {
   const result = schema.safeParse(input ?? {});
   if (result.success) return { ok: true, value: result.data };
   reply.code(400);

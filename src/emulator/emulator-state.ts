@@ -92,17 +92,13 @@ export class EmulatorState {
     this.seed = options.seed.map((p) => ({ ...p, topics: [...p.topics] }));
     this.defaultRegion = options.defaultRegion;
     this.requestLog = new RequestLog(options.requestLogCapacity ?? 10_000);
-    this.tokens = new IamTokenStore(options.iamUsers, options.tokenLifetimeSeconds, (scope) =>
-      this.resolveProject(scope),
-    );
+    this.tokens = new IamTokenStore(options.iamUsers, options.tokenLifetimeSeconds, (scope) => this.resolveProject(scope));
     this.reset();
   }
 
   /** Back to the seed: seeded topics only, no callbacks, empty request log, no faults, no AK lockouts. */
   reset(): void {
-    this.projects = new Map(
-      this.seed.map((p) => [p.projectId, { region: p.region, topics: new Set(p.topics), callbacks: new Map() }]),
-    );
+    this.projects = new Map(this.seed.map((p) => [p.projectId, { region: p.region, topics: new Set(p.topics), callbacks: new Map() }]));
     this.requestLog.clear();
     this.faults.clear();
     this.lockout.clear();
@@ -216,9 +212,7 @@ export class RequestLog {
 
   /** Oldest first; `limit` keeps only the newest ones. */
   list(limit?: number): RequestLogEntry[] {
-    const ordered = [...this.entries.slice(this.next), ...this.entries.slice(0, this.next)].filter(
-      (e): e is RequestLogEntry => e !== undefined,
-    );
+    const ordered = [...this.entries.slice(this.next), ...this.entries.slice(0, this.next)].filter((e): e is RequestLogEntry => e !== undefined);
     return limit === undefined ? ordered : ordered.slice(Math.max(0, ordered.length - limit));
   }
 

@@ -32,7 +32,10 @@ interface Answer {
  * algorithm rather than against itself.
  */
 function sign(method: string, url: URL, headers: Record<string, string>, body: string, ak: string, sk: string, date: Date) {
-  const sdkDate = date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const sdkDate = date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const all: Record<string, string> = { ...lower(headers), host: url.host, 'x-sdk-date': sdkDate };
   const names = Object.keys(all).sort();
   const query = [...url.searchParams]
@@ -135,9 +138,7 @@ describe('SMN emulator: callback configuration', () => {
         { event_type: 'sms_reply_event', topic_urn: urn('test_reply') },
       ],
     });
-    expect((await get(`${PATH}?event_type=sms_reply_event`)).json.callback).toEqual([
-      { event_type: 'sms_reply_event', topic_urn: urn('test_reply') },
-    ]);
+    expect((await get(`${PATH}?event_type=sms_reply_event`)).json.callback).toEqual([{ event_type: 'sms_reply_event', topic_urn: urn('test_reply') }]);
     expect((await get(`${PATH}?event_type=sms_success_event`)).json.callback).toEqual([]);
   });
 
@@ -212,7 +213,12 @@ describe('SMN emulator: callback configuration', () => {
     ['with callback not a list', { callback: { event_type: 'sms_fail_event', topic_urn: '' } }],
     [
       'with one event type twice',
-      { callback: [{ event_type: 'sms_fail_event', topic_urn: '' }, { event_type: 'sms_fail_event', topic_urn: urn('test_fail') }] },
+      {
+        callback: [
+          { event_type: 'sms_fail_event', topic_urn: '' },
+          { event_type: 'sms_fail_event', topic_urn: urn('test_fail') },
+        ],
+      },
     ],
   ])('answers 400 SMN.9999 to a body %s', async (_name, body) => {
     const res = await put(body);
@@ -447,8 +453,7 @@ describe('SMN emulator: IAM tokens', () => {
       const { identity } = tokenRequest({ id: PID }).auth;
       return { auth: { identity, scope: { domain } } };
     };
-    const domainToken = async () =>
-      (await issue(emu.url, domainRequest({ name: DEMO_IAM_USER.domain }))).headers['x-subject-token'] as string;
+    const domainToken = async () => (await issue(emu.url, domainRequest({ name: DEMO_IAM_USER.domain }))).headers['x-subject-token'] as string;
 
     it('issues a global token, with the domain and without a project', async () => {
       const res = await issue(emu.url, domainRequest({ name: DEMO_IAM_USER.domain }));
@@ -468,7 +473,7 @@ describe('SMN emulator: IAM tokens', () => {
       expect(byId.json.token.domain).toEqual(res.json.token.domain);
     });
 
-    it('refuses a domain that is not the user\'s own, by name or by id', async () => {
+    it("refuses a domain that is not the user's own, by name or by id", async () => {
       for (const domain of [{ name: 'another-account' }, { id: 'a'.repeat(32) }]) {
         const res = await issue(emu.url, domainRequest(domain));
         expect(res.status).toBe(401);
@@ -492,7 +497,7 @@ describe('SMN emulator: IAM tokens', () => {
       expect(none.json.error).toMatchObject({ code: 400, message: 'The request body is invalid: the scope names no project or domain.' });
     });
 
-    it('does not let a domain-scoped token call a project\'s SMN API: 403 APIGW.0302', async () => {
+    it("does not let a domain-scoped token call a project's SMN API: 403 APIGW.0302", async () => {
       const res = await withToken(emu.url, await domainToken());
       expect(res.status).toBe(403);
       expect(res.json).toEqual({
@@ -544,7 +549,7 @@ describe('SMN emulator: IAM project lookup, GET /v3/projects', () => {
     links: { self: `${emu.url}/v3/projects/${id}` },
   });
 
-  it('lists the project named after the region, signed like an SMN call, in Keystone\'s shape', async () => {
+  it("lists the project named after the region, signed like an SMN call, in Keystone's shape", async () => {
     const res = await call(emu.url, 'GET', '/v3/projects?name=cn-north-4');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -558,7 +563,7 @@ describe('SMN emulator: IAM project lookup, GET /v3/projects', () => {
     expect(emu.state.requestLog.list().at(-1)).toMatchObject({ status: 200, auth: { mode: 'aksk', access_key: DEMO_CREDENTIALS.ak } });
   });
 
-  it('reports the domain of the key\'s account, the same id the account\'s tokens carry', async () => {
+  it("reports the domain of the key's account, the same id the account's tokens carry", async () => {
     const token = await call(emu.url, 'POST', '/v3/auth/tokens', {
       sign: false,
       body: {

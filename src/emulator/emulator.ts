@@ -4,17 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { registerAdminApi } from './admin-api';
 import { EmulatorState, RequestLogEntry } from './emulator-state';
-import {
-  APIG,
-  APIG_AK_LOCKED_MESSAGE,
-  APIG_AUTH_PREFIX,
-  APIG_FORBIDDEN_MESSAGE,
-  SMN,
-  SmnError,
-  SmnErrorBody,
-  apigErrorBody,
-  smnErrorBody,
-} from './errors';
+import { APIG, APIG_AK_LOCKED_MESSAGE, APIG_AUTH_PREFIX, APIG_FORBIDDEN_MESSAGE, SMN, SmnError, SmnErrorBody, apigErrorBody, smnErrorBody } from './errors';
 import { FaultEnvironment, applyFault } from './faults';
 import { ProjectListBody, projectListBody } from './iam-projects';
 import { IamUser, KeystoneErrorBody, TokenResponseBody, domainId, keystoneError } from './iam-tokens';
@@ -97,7 +87,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 }
 
 /** The emulator without a listening socket, e.g. for `app.inject()`. */
-export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
+function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
   const state = new EmulatorState({
     seed: options.projects ?? [{ projectId: DEMO_PROJECT_ID, region: DEMO_REGION, topics: [...DEMO_TOPICS] }],
     defaultRegion: options.region ?? DEMO_REGION,
@@ -233,36 +223,28 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
 
   const smnRoute = { preHandler: [injectFaults, requireProjectAuth] };
 
-  app.get<{ Params: { projectId: string }; Querystring: { event_type?: unknown } }>(
-    CALLBACK_PATH,
-    smnRoute,
-    (request, reply): ListResponse | SmnErrorBody => {
-      const { projectId } = request.params;
-      if (!PROJECT_ID.test(projectId)) return smnError(request, reply, 403, SMN.noPermission);
-      const eventType = request.query.event_type;
-      if (eventType !== undefined && !isEventType(eventType)) {
-        return smnError(request, reply, 400, SMN.invalidEventType);
-      }
-      return { request_id: request.id, callback: state.callbacks(projectId, eventType) };
-    },
-  );
+  app.get<{ Params: { projectId: string }; Querystring: { event_type?: unknown } }>(CALLBACK_PATH, smnRoute, (request, reply): ListResponse | SmnErrorBody => {
+    const { projectId } = request.params;
+    if (!PROJECT_ID.test(projectId)) return smnError(request, reply, 403, SMN.noPermission);
+    const eventType = request.query.event_type;
+    if (eventType !== undefined && !isEventType(eventType)) {
+      return smnError(request, reply, 400, SMN.invalidEventType);
+    }
+    return { request_id: request.id, callback: state.callbacks(projectId, eventType) };
+  });
 
-  app.put<{ Params: { projectId: string } }>(
-    CALLBACK_PATH,
-    smnRoute,
-    (request, reply): { request_id: string } | SmnErrorBody => {
-      const { projectId } = request.params;
-      if (!PROJECT_ID.test(projectId)) return smnError(request, reply, 403, SMN.noPermission);
-      const validation = validateUpdate(jsonBody(request), {
-        projectId,
-        region: state.regionOf(projectId),
-        hasTopic: (name) => state.hasTopic(projectId, name),
-      });
-      if (!validation.ok) return smnError(request, reply, 400, validation.error);
-      state.applyCallbacks(projectId, validation.changes);
-      return { request_id: request.id };
-    },
-  );
+  app.put<{ Params: { projectId: string } }>(CALLBACK_PATH, smnRoute, (request, reply): { request_id: string } | SmnErrorBody => {
+    const { projectId } = request.params;
+    if (!PROJECT_ID.test(projectId)) return smnError(request, reply, 403, SMN.noPermission);
+    const validation = validateUpdate(jsonBody(request), {
+      projectId,
+      region: state.regionOf(projectId),
+      hasTopic: (name) => state.hasTopic(projectId, name),
+    });
+    if (!validation.ok) return smnError(request, reply, 400, validation.error);
+    state.applyCallbacks(projectId, validation.changes);
+    return { request_id: request.id };
+  });
 
   app.post<{ Querystring: { nocatalog?: unknown } }>(
     '/v3/auth/tokens',
@@ -281,25 +263,17 @@ export function buildEmulator(options: EmulatorOptions = {}): BuiltEmulator {
     },
   );
 
-  app.get<{ Querystring: { name?: unknown } }>(
-    '/v3/projects',
-    { preHandler: injectFaults },
-    (request, reply): ProjectListBody | FastifyReply => {
-      const caller = passGateway(request, reply);
-      if (!caller) return reply;
-      const base = `${request.protocol}://${request.host}`;
-      return projectListBody(state.iamProjects(), request.query, domainId(caller.domain), base, request.url);
-    },
-  );
+  app.get<{ Querystring: { name?: unknown } }>('/v3/projects', { preHandler: injectFaults }, (request, reply): ProjectListBody | FastifyReply => {
+    const caller = passGateway(request, reply);
+    if (!caller) return reply;
+    const base = `${request.protocol}://${request.host}`;
+    return projectListBody(state.iamProjects(), request.query, domainId(caller.domain), base, request.url);
+  });
 
   registerAdminApi(app, state, now);
 
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send(
-        apigErrorBody(request.id, APIG.notFound, 'The API does not exist or has not been published in the environment.'),
-      );
+    void reply.code(404).send(apigErrorBody(request.id, APIG.notFound, 'The API does not exist or has not been published in the environment.'));
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

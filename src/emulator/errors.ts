@@ -76,8 +76,7 @@ export const APIG_AUTH_PREFIX = 'Incorrect IAM authentication information: ';
 /** What the gateway answers, with APIGW.0301, for a request signed with a locked access key. */
 export const APIG_AK_LOCKED_MESSAGE = `${APIG_AUTH_PREFIX}AK access failed to reach the limit,forbidden.`;
 export const APIG_FORBIDDEN_MESSAGE = 'The IAM user is not authorized to access the API.';
-export const APIG_THROTTLED_MESSAGE =
-  'The throttling threshold has been reached: policy user over ratelimit,limit:200,time:5 minute';
+export const APIG_THROTTLED_MESSAGE = 'The throttling threshold has been reached: policy user over ratelimit,limit:200,time:5 minute';
 
 export function smnErrorBody(requestId: string, error: SmnError): SmnErrorBody {
   return { request_id: requestId, code: error.code, message: error.message };

@@ -128,11 +128,7 @@ export async function applyFault(fault: Fault, reply: FastifyReply, env: FaultEn
       const defaults = fault.style === 'apig' ? apigDefaults(status) : smnDefaults(status);
       const code = fault.code ?? defaults.code;
       const message = fault.message ?? defaults.message;
-      await reply
-        .code(status)
-        .send(
-          fault.style === 'apig' ? apigErrorBody(requestId, code, message) : smnErrorBody(requestId, { code, message }),
-        );
+      await reply.code(status).send(fault.style === 'apig' ? apigErrorBody(requestId, code, message) : smnErrorBody(requestId, { code, message }));
       return true;
     }
     case 'throttle':

@@ -38,9 +38,7 @@ export interface ProjectRef {
   name: string;
 }
 
-export type IssueResult =
-  | { ok: true; token: IssuedToken; body: TokenResponseBody }
-  | { ok: false; status: 400 | 401; message: string };
+export type IssueResult = { ok: true; token: IssuedToken; body: TokenResponseBody } | { ok: false; status: 400 | 401; message: string };
 
 export type TokenCheck = { ok: true; token: IssuedToken } | { ok: false; reason: 'unknown' | 'expired' };
 

@@ -15,9 +15,7 @@ import { DEMO_CREDENTIALS, DEMO_IAM_USER, EmulatorOptions, startEmulator } from 
 
 const seedSchema = z.strictObject({
   region: z.string().optional(),
-  credentials: z
-    .array(z.strictObject({ ak: z.string().min(1), sk: z.string().min(1), domain: z.string().min(1).optional() }))
-    .optional(),
+  credentials: z.array(z.strictObject({ ak: z.string().min(1), sk: z.string().min(1), domain: z.string().min(1).optional() })).optional(),
   projects: z
     .array(
       z.strictObject({
@@ -27,9 +25,7 @@ const seedSchema = z.strictObject({
       }),
     )
     .optional(),
-  iamUsers: z
-    .array(z.strictObject({ name: z.string().min(1), password: z.string().min(1), domain: z.string().min(1) }))
-    .optional(),
+  iamUsers: z.array(z.strictObject({ name: z.string().min(1), password: z.string().min(1), domain: z.string().min(1) })).optional(),
   tokenLifetimeSeconds: z.number().positive().optional(),
   clockSkewSeconds: z.number().nonnegative().optional(),
 });

@@ -142,9 +142,7 @@ describe('verifySignature: the published vectors', () => {
     expect(sha256(canonical)).toBe('7d3eca85afd5acab51ad7ffdc9eb561ac17d13b1f2c4851d47dd311348bcf483');
     expect(stringToSign('20240101T000000Z', canonical)).toBe(`SDK-HMAC-SHA256\n20240101T000000Z\n${sha256(canonical)}`);
     expect(sha256(smnUpdateBody)).toBe('921d90d6d583ae2cea72f4349f19be8f93990dd059fbfbedc4d136076fafe20e');
-    expect(canonicalRequest(request(smnUpdate), smnUpdate.signedHeaders)!.endsWith(`\n${sha256(smnUpdateBody)}`)).toBe(
-      true,
-    );
+    expect(canonicalRequest(request(smnUpdate), smnUpdate.signedHeaders)!.endsWith(`\n${sha256(smnUpdateBody)}`)).toBe(true);
   });
 });
 
@@ -241,7 +239,10 @@ describe('verifySignature: rejections', () => {
 
   it.each([
     ['another scheme', 'Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln'],
-    ['the legacy Credential= form', `SDK-HMAC-SHA256 Credential=AccessKey/20240101/cn-north-4/SMN/sdk_request, SignedHeaders=host;x-sdk-date, Signature=${'a'.repeat(64)}`],
+    [
+      'the legacy Credential= form',
+      `SDK-HMAC-SHA256 Credential=AccessKey/20240101/cn-north-4/SMN/sdk_request, SignedHeaders=host;x-sdk-date, Signature=${'a'.repeat(64)}`,
+    ],
     ['no space after the commas', `SDK-HMAC-SHA256 Access=AccessKey,SignedHeaders=host;x-sdk-date,Signature=${'a'.repeat(64)}`],
     ['an upper-case signature', `SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=host;x-sdk-date, Signature=${'A'.repeat(64)}`],
     ['a short signature', 'SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=host;x-sdk-date, Signature=abc'],

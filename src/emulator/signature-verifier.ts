@@ -7,8 +7,7 @@ import { APIG_AUTH_PREFIX } from './errors';
  * copied into both sides would verify itself.
  */
 
-const AUTHORIZATION =
-  /^SDK-HMAC-SHA256 Access=([^,\s]+), SignedHeaders=([a-z0-9\-_;]+), Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION = /^SDK-HMAC-SHA256 Access=([^,\s]+), SignedHeaders=([a-z0-9\-_;]+), Signature=([0-9a-f]{64})$/;
 const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 
@@ -51,11 +50,7 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
   if (Math.abs(options.nowMs - signedAtMs) > options.clockSkewSeconds * 1000) {
     // The wording observed from APIG, including its missing space after the comma.
     const serverTime = formatSdkDate(options.nowMs);
-    return fail(
-      'expired',
-      `calc aksk signature fail:signature expired, signature time:${sdkDate},server time:${serverTime}`,
-      accessKey,
-    );
+    return fail('expired', `calc aksk signature fail:signature expired, signature time:${sdkDate},server time:${serverTime}`, accessKey);
   }
 
   const secret = options.secretFor(accessKey);
@@ -81,11 +76,7 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
  * `decodePath` percent-decodes each path segment before encoding it (Python and Go clients);
  * without it the segment is encoded as received, as the Node SDK does.
  */
-export function canonicalRequest(
-  request: SignedRequest,
-  signedHeaders: string,
-  { decodePath = false }: { decodePath?: boolean } = {},
-): string | undefined {
+export function canonicalRequest(request: SignedRequest, signedHeaders: string, { decodePath = false }: { decodePath?: boolean } = {}): string | undefined {
   const { path, query } = splitUrl(request.url);
 
   let headerLines = '';
@@ -95,20 +86,10 @@ export function canonicalRequest(
     headerLines += `${name}:${(Array.isArray(value) ? value.join(',') : value).trim()}\n`;
   }
 
-  const payloadHash =
-    single(request.headers['x-sdk-content-sha256']) === UNSIGNED_PAYLOAD
-      ? UNSIGNED_PAYLOAD
-      : sha256Hex(request.body ?? Buffer.alloc(0));
+  const payloadHash = single(request.headers['x-sdk-content-sha256']) === UNSIGNED_PAYLOAD ? UNSIGNED_PAYLOAD : sha256Hex(request.body ?? Buffer.alloc(0));
 
   // headerLines ends with "\n", so the join leaves the blank line the algorithm specifies.
-  return [
-    request.method.toUpperCase(),
-    canonicalUri(path, decodePath),
-    canonicalQuery(query),
-    headerLines,
-    signedHeaders,
-    payloadHash,
-  ].join('\n');
+  return [request.method.toUpperCase(), canonicalUri(path, decodePath), canonicalQuery(query), headerLines, signedHeaders, payloadHash].join('\n');
 }
 
 export function stringToSign(sdkDate: string, canonical: string): string {
@@ -161,7 +142,10 @@ function parseSdkDate(value: string): number | undefined {
 }
 
 export function formatSdkDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function sha256Hex(data: string | Buffer): string {

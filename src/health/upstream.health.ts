@@ -15,7 +15,10 @@ export class UpstreamHealthIndicator {
   check(key = 'smn') {
     const indicator = this.indicators.check(key);
     const projects = this.config.smn.projects.size;
-    const open = this.resilience.circuitStates().filter((c) => c.state === 'open').map((c) => c.endpoint);
+    const open = this.resilience
+      .circuitStates()
+      .filter((c) => c.state === 'open')
+      .map((c) => c.endpoint);
     if (projects === 0) return indicator.down({ reason: 'no SMN project configured' });
     if (open.length) return indicator.down({ reason: 'circuit open', endpoints: open });
     return indicator.up({ projects });

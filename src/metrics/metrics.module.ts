@@ -30,10 +30,7 @@ export class MetricsModule implements OnModuleInit {
     fastify.addHook('onResponse', (request, reply, done) => {
       // The route template, not the URL, so project ids do not explode the label set.
       const route = request.routeOptions.url ?? 'unmatched';
-      this.metrics.httpRequestDuration.observe(
-        { method: request.method, route, status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+      this.metrics.httpRequestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
       done();
     });
   }

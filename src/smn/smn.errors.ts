@@ -21,7 +21,10 @@ export class SmnAuthFailedError extends BffError {
 }
 
 export class SmnThrottledError extends BffError {
-  constructor(upstream: UpstreamInfo, readonly retryAfterMs: number) {
+  constructor(
+    upstream: UpstreamInfo,
+    readonly retryAfterMs: number,
+  ) {
     super(503, ErrorCode.UpstreamThrottled, 'SMN is throttling requests; retry later.', {
       upstream,
       headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
@@ -69,11 +72,7 @@ export class IamTokenError extends BffError {
 
 /** Failures that another attempt may cure (ADR 0005 and README, Upstream); both operations are idempotent. */
 export function isRetryable(error: unknown): boolean {
-  return (
-    error instanceof SmnThrottledError ||
-    error instanceof SmnTimeoutError ||
-    (error instanceof SmnUnavailableError && error.retryable)
-  );
+  return error instanceof SmnThrottledError || error instanceof SmnTimeoutError || (error instanceof SmnUnavailableError && error.retryable);
 }
 
 /** Failures that say the endpoint is sick, counted by the circuit breaker (throttling is not). */

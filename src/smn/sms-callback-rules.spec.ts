@@ -18,7 +18,7 @@ describe('SMN callback rules', () => {
     ]);
   });
 
-  it('matches topic URNs by SMN\'s format', () => {
+  it("matches topic URNs by SMN's format", () => {
     expect(TOPIC_URN.test(urn('a_b-9'))).toBe(true);
     expect(TOPIC_URN.test(urn('_starts-with-underscore'))).toBe(false);
     expect(TOPIC_URN.test(urn('x'.repeat(257)))).toBe(false);

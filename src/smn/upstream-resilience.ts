@@ -39,10 +39,7 @@ export class UpstreamResilience {
     } catch (error) {
       if (outer?.aborted) throw new SmnTimeoutError(`${this.service} did not answer within the time left to this request.`);
       if (error instanceof BrokenCircuitError) {
-        throw new SmnCircuitOpenError(
-          Math.ceil(this.config.breakerHalfOpenAfterMs / 1000),
-          `${this.service} is failing; calls are paused for a short while.`,
-        );
+        throw new SmnCircuitOpenError(Math.ceil(this.config.breakerHalfOpenAfterMs / 1000), `${this.service} is failing; calls are paused for a short while.`);
       }
       if (error instanceof TaskCancelledError) {
         throw new SmnTimeoutError(`${this.service} did not answer within the ${this.config.deadlineMs} ms deadline.`);

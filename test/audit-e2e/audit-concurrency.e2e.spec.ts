@@ -39,10 +39,21 @@ postgresOnly('two instances on one PostgreSQL database', () => {
   it('50 concurrent PUTs spread over both: 50 records, one unforked chain that verifies', async () => {
     const attempts = Array.from({ length: 50 }, (_, i) => {
       const project = i % 4 < 2 ? PROJECT_ID : SECOND_PROJECT;
-      const body = i % 3 === 0 ? { callback: [{ event_type: 'sms_fail_event', topic_urn: '' }] } : { callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail', project) }] };
+      const body =
+        i % 3 === 0
+          ? { callback: [{ event_type: 'sms_fail_event', topic_urn: '' }] }
+          : { callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail', project) }] };
       return { id: newRequestId(`burst-${i}`), via: i % 2 === 0 ? one : two, project, body };
     });
-    const statuses = await Promise.all(attempts.map(({ id, via, project, body }) => via.api.put(pathOf(project)).set('X-Request-Id', id).send(body).then((r) => r.status)));
+    const statuses = await Promise.all(
+      attempts.map(({ id, via, project, body }) =>
+        via.api
+          .put(pathOf(project))
+          .set('X-Request-Id', id)
+          .send(body)
+          .then((r) => r.status),
+      ),
+    );
     expect(statuses).toEqual(Array(50).fill(200));
 
     const store = storeOf(one);
@@ -72,7 +83,11 @@ postgresOnly('two instances on one PostgreSQL database', () => {
     const ids = [newRequestId('cross-a'), newRequestId('cross-b')];
     const results = await Promise.all([
       one.api.put(CALLBACK_PATH).set('X-Request-Id', ids[0]).set('If-Match', tag).send(SEED_BODY),
-      two.api.put(CALLBACK_PATH).set('X-Request-Id', ids[1]).set('If-Match', tag).send({ callback: [{ event_type: 'sms_reply_event', topic_urn: urn('test_reply') }] }),
+      two.api
+        .put(CALLBACK_PATH)
+        .set('X-Request-Id', ids[1])
+        .set('If-Match', tag)
+        .send({ callback: [{ event_type: 'sms_reply_event', topic_urn: urn('test_reply') }] }),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
     const records = await recordsOf(storeOf(two), ...ids);

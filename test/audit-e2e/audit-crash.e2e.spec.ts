@@ -107,7 +107,7 @@ describe.each(backendKinds())('an instance killed between intent and upstream an
     return { answer };
   }
 
-  it('keeps a crashed request\'s intent while it is younger than the window, then records it once as unknown; a SIGTERM finishes its PUT; the chain verifies', async () => {
+  it("keeps a crashed request's intent while it is younger than the window, then records it once as unknown; a SIGTERM finishes its PUT; the chain verifies", async () => {
     await resetEmulator(emulator);
     // A lease that outlives the process: only the age rule can free its intent.
     const first = await start({ AUDIT_LEASE_TTL_MS: '600000' });
@@ -224,7 +224,7 @@ describe('SIGTERM with a PUT in flight on a keep-alive connection', () => {
 
 const postgresOnly = process.env.TEST_DATABASE_URL ? describe : describe.skip;
 
-postgresOnly('a live instance\'s intent on a shared PostgreSQL database', () => {
+postgresOnly("a live instance's intent on a shared PostgreSQL database", () => {
   let backend: AuditBackend;
   let busy: Harness;
   let sweeper: Harness;
@@ -234,7 +234,12 @@ postgresOnly('a live instance\'s intent on a shared PostgreSQL database', () => 
     busy = await startHarness(backend.harnessEnv({ LOG_LEVEL: 'warn' }));
     // Another instance on the same database, sweeping often with a window longer than any request.
     sweeper = await startHarness(
-      backend.harnessEnv({ LOG_LEVEL: 'warn', SMN_ENDPOINTS: `${REGION}=${busy.emulator.url}`, AUDIT_STALE_MARGIN_MS: '600000', AUDIT_SWEEP_INTERVAL_MS: '100' }),
+      backend.harnessEnv({
+        LOG_LEVEL: 'warn',
+        SMN_ENDPOINTS: `${REGION}=${busy.emulator.url}`,
+        AUDIT_STALE_MARGIN_MS: '600000',
+        AUDIT_SWEEP_INTERVAL_MS: '100',
+      }),
     );
   });
   afterAll(async () => {
@@ -246,7 +251,11 @@ postgresOnly('a live instance\'s intent on a shared PostgreSQL database', () => 
   it('is not finalised by another instance while younger than the window; the request completes with one record', async () => {
     await injectFault(busy.emulator, { kind: 'latency', latency_ms: 1_500, method: 'PUT', count: 1 });
     const id = newRequestId('live');
-    const answer = busy.api.put(CALLBACK_PATH).set('X-Request-Id', id).send(SEED_BODY).then((res) => res.status);
+    const answer = busy.api
+      .put(CALLBACK_PATH)
+      .set('X-Request-Id', id)
+      .send(SEED_BODY)
+      .then((res) => res.status);
     const store = storeOf(busy);
     await waitFor('the intent of the PUT in flight', async () => (await intentCount(store, id)) === 1);
 

@@ -3,7 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { CALLBACK_PATH, Harness, SEED_BODY, startHarness } from '../support/bff-harness';
 import { emulatorRequests, resetEmulator } from '../support/emulator-admin';
 import { testDatabaseUrl } from '../audit/support/audit-test-stores';
-import { adminQuery, AuditBackend, backendKinds, createBackend, intentCount, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from './support/audit-backend';
+import {
+  adminQuery,
+  AuditBackend,
+  backendKinds,
+  createBackend,
+  intentCount,
+  newRequestId,
+  recordsOf,
+  storeOf,
+  auditHarnessPerSuite,
+} from './support/audit-backend';
 
 const smnCallsOf = async (h: Harness, requestId: string) =>
   (await emulatorRequests(h.emulator)).filter((r) => r.caller_request_id === requestId).map((r) => r.method);
@@ -18,7 +28,9 @@ describe.each(backendKinds())('audit fails closed on %s', (kind) => {
   it('answers 503 BFF.AUDIT_UNAVAILABLE when the intent cannot be committed, and never sends the PUT', async () => {
     const store = storeOf(suite.h);
     // The intents table refuses every insert; everything else (the lock, the final record) still works.
-    await sql`create function audit_e2e_refuse() returns trigger language plpgsql as $$ begin raise exception 'intents refused by the test'; end $$`.execute(store.db);
+    await sql`create function audit_e2e_refuse() returns trigger language plpgsql as $$ begin raise exception 'intents refused by the test'; end $$`.execute(
+      store.db,
+    );
     await sql`create trigger audit_e2e_refuse_intents before insert on audit_intents for each row execute function audit_e2e_refuse()`.execute(store.db);
     try {
       const id = newRequestId('no-intent');

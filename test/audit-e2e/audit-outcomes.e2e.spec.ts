@@ -71,7 +71,10 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
   beforeEach(() => resetEmulator(h.emulator));
 
   const put = (requestId: string, body: unknown = SEED_BODY, options: { key?: string | null; path?: string } = {}) => {
-    const req = request(h.url).put(options.path ?? CALLBACK_PATH).set('X-Request-Id', requestId).set('User-Agent', USER_AGENT);
+    const req = request(h.url)
+      .put(options.path ?? CALLBACK_PATH)
+      .set('X-Request-Id', requestId)
+      .set('User-Agent', USER_AGENT);
     const key = options.key === undefined ? KEYS.writer.key : options.key;
     return (key === null ? req : req.set('X-Api-Key', key)).send(body as object);
   };
@@ -93,7 +96,12 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
   }
 
   /** What every record says about who, from where and when. */
-  function expectAttemptFields(record: AuditRecord, requestId: string, actor: Pick<AuditRecord, 'actor_kind' | 'actor_subject' | 'actor_client_id'>, projectId = PROJECT_ID) {
+  function expectAttemptFields(
+    record: AuditRecord,
+    requestId: string,
+    actor: Pick<AuditRecord, 'actor_kind' | 'actor_subject' | 'actor_client_id'>,
+    projectId = PROJECT_ID,
+  ) {
     expect(record).toMatchObject({
       request_id: requestId,
       ...actor,
@@ -112,7 +120,7 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
     (await emulatorRequests(h.emulator)).filter((r) => r.caller_request_id === requestId && (!method || r.method === method));
 
   describe('succeeded', () => {
-    it('records the requested state, the state before (read under the lock) and SMN\'s request id', async () => {
+    it("records the requested state, the state before (read under the lock) and SMN's request id", async () => {
       const first = newRequestId('ok-first');
       const res = await put(first).expect(200);
       expect(res.headers.etag).toEqual(expect.any(String));
@@ -193,7 +201,7 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
   });
 
   describe('unknown, after a 5xx', () => {
-    it('when SMN answers 500 to the PUT: 502 to the caller, unknown (SMN may have applied it), SMN\'s status and request id in the record', async () => {
+    it("when SMN answers 500 to the PUT: 502 to the caller, unknown (SMN may have applied it), SMN's status and request id in the record", async () => {
       await injectFault(h.emulator, { kind: 'status', status: 500, method: 'PUT', count: 1 });
       const id = newRequestId('failed-500');
       const res = await put(id).expect(502);
@@ -339,7 +347,7 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
     it.each([
       ['without the write scope', KEYS.readOnly],
       ['for another project only', KEYS.otherProject],
-    ])('403 for a key %s: recorded with the key\'s name', async (_label, key) => {
+    ])("403 for a key %s: recorded with the key's name", async (_label, key) => {
       const id = newRequestId('denied-403');
       expect((await put(id, SEED_BODY, { key: key.key }).expect(403)).body.code).toBe('BFF.FORBIDDEN');
 
@@ -360,7 +368,9 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
       // A JWT change held in flight, so that its intent is in the table when we look.
       await injectFault(h.emulator, { kind: 'latency', latency_ms: 500, method: 'PUT', count: 1 });
       const inFlight = newRequestId('secret-jwt');
-      const slow = bearer(inFlight, token).send(SEED_BODY).then((r) => r);
+      const slow = bearer(inFlight, token)
+        .send(SEED_BODY)
+        .then((r) => r);
       const store = storeOf(h);
       await waitFor('the intent of the PUT in flight', async () => (await intentCount(store, inFlight)) === 1);
       const whileInFlight = await dumpAuditTables(store);

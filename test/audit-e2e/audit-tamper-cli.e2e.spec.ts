@@ -9,17 +9,32 @@ import { AUDIT_CHECKPOINT_FORMAT, AuditCheckpointDocument, signCheckpoint, toChe
 import type { AuditRecord } from '../../src/audit/audit.types';
 import type { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { CALLBACK_PATH, Harness, SEED_BODY, startHarness, urn } from '../support/bff-harness';
-import { assertBuilt, AuditBackend, backendKinds, CliResult, createBackend, newRequestId, recordsOf, runVerifyCli, storeOf, waitFor } from './support/audit-backend';
+import {
+  assertBuilt,
+  AuditBackend,
+  backendKinds,
+  CliResult,
+  createBackend,
+  newRequestId,
+  recordsOf,
+  runVerifyCli,
+  storeOf,
+  waitFor,
+} from './support/audit-backend';
 
 /** Records of several outcomes, written by the real app through real HTTP. */
 async function writeSomeHistory(h: Harness): Promise<string[]> {
   const ids = ['ok', 'smn-rejected', 'denied', 'invalid', 'removal', 'stale-etag'].map(newRequestId);
   const put = (i: number) => h.api.put(CALLBACK_PATH).set('X-Request-Id', ids[i]);
   await put(0).send(SEED_BODY).expect(200);
-  await put(1).send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('no_such_topic') }] }).expect(400);
+  await put(1)
+    .send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('no_such_topic') }] })
+    .expect(400);
   await request(h.url).put(CALLBACK_PATH).set('X-Request-Id', ids[2]).send(SEED_BODY).expect(401);
   await put(3).send({ callback: [] }).expect(400);
-  await put(4).send({ callback: [{ event_type: 'sms_fail_event', topic_urn: '' }] }).expect(200);
+  await put(4)
+    .send({ callback: [{ event_type: 'sms_fail_event', topic_urn: '' }] })
+    .expect(200);
   await put(5).set('If-Match', '"stale"').send(SEED_BODY).expect(412);
   return ids;
 }
@@ -98,7 +113,10 @@ describe.each(backendKinds())('audit:verify on app-written records on %s', (kind
     expect(await verify()).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit chain intact: 6 records \(without a saved checkpoint/) });
     const publicKeyFile = join(backend.dataDir, '..', 'audit-public.pem');
     writeFileSync(publicKeyFile, createPublicKey(backend.signingKeyPem).export({ type: 'spki', format: 'pem' }));
-    expect(await verify(['--public-key', publicKeyFile])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit chain intact: 6 records \(without a saved checkpoint/) });
+    expect(await verify(['--public-key', publicKeyFile])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^audit chain intact: 6 records \(without a saved checkpoint/),
+    });
   });
 
   it('exits 2 when it has no key to verify with', async () => {
@@ -236,7 +254,11 @@ describe.each(backendKinds())('audit:verify --checkpoint on app-written records 
       checkpoint = JSON.parse(response.text) as AuditCheckpointDocument;
       const after = [newRequestId('after-1'), newRequestId('after-2')];
       await h.api.put(CALLBACK_PATH).set('X-Request-Id', after[0]).send(SEED_BODY).expect(200);
-      await h.api.put(CALLBACK_PATH).set('X-Request-Id', after[1]).send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail') }] }).expect(200);
+      await h.api
+        .put(CALLBACK_PATH)
+        .set('X-Request-Id', after[1])
+        .send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail') }] })
+        .expect(200);
       await headAt(8);
       records = await recordsOf(storeOf(h), ...before, ...after);
     } finally {
@@ -331,7 +353,9 @@ describe.each(backendKinds())('audit:verify --checkpoint on app-written records 
 
     expect(await verify()).toMatchObject({
       code: 0,
-      stdout: expect.stringMatching(new RegExp(`^audit chain intact: ${lastLeft.seq} records \\(without a saved checkpoint, removal of the newest records cannot be excluded`)),
+      stdout: expect.stringMatching(
+        new RegExp(`^audit chain intact: ${lastLeft.seq} records \\(without a saved checkpoint, removal of the newest records cannot be excluded`),
+      ),
     });
 
     const result = await verify(['--checkpoint', checkpointFile]);

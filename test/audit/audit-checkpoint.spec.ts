@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { GENESIS_HASH } from '../../src/audit/audit-chain';
-import { AuditCheckpoint, AuditCheckpointPublisher, parseCheckpoint, signCheckpoint, toCheckpointDocument, verifyCheckpointSignature } from '../../src/audit/audit-checkpoint';
+import {
+  AuditCheckpoint,
+  AuditCheckpointPublisher,
+  parseCheckpoint,
+  signCheckpoint,
+  toCheckpointDocument,
+  verifyCheckpointSignature,
+} from '../../src/audit/audit-checkpoint';
 import { AuditEventsController } from '../../src/audit/audit-events.controller';
 import { AuditSigningKey } from '../../src/audit/audit-signing-key';
 import { AuditService } from '../../src/audit/audit.service';
@@ -140,7 +147,9 @@ describe.each(storeKinds())('audit checkpoints on %s', (kind) => {
       // Only a holder of the private key can produce this: a rewritten chain, or a checkpoint of another chain.
       const other = signCheckpoint({ seq: 3, hash: 'f'.repeat(64) }, key, new Date());
       await expect(verify({ checkpointFile: save(other) })).resolves.toBe(1);
-      expect(lines).toEqual([`audit chain BROKEN at record seq=3 id=${records[2].id}: hash is not the one the checkpoint names (the chain up to here was rewritten and re-signed, or the checkpoint is of another chain)`]);
+      expect(lines).toEqual([
+        `audit chain BROKEN at record seq=3 id=${records[2].id}: hash is not the one the checkpoint names (the chain up to here was rewritten and re-signed, or the checkpoint is of another chain)`,
+      ]);
     });
   });
 
@@ -180,7 +189,9 @@ describe.each(storeKinds())('audit checkpoints on %s', (kind) => {
     });
 
     const file = save(await checkpointNow());
-    await expect(verify({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, publicKeyPem: config.publicKeyPem, checkpointFile: file })).resolves.toBe(0);
+    await expect(verify({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, publicKeyPem: config.publicKeyPem, checkpointFile: file })).resolves.toBe(
+      0,
+    );
     expect(lines).toEqual([expect.stringMatching(/^audit chain intact: 5 records, containing the checkpoint of seq=5/)]);
   });
 
@@ -189,7 +200,13 @@ describe.each(storeKinds())('audit checkpoints on %s', (kind) => {
 
     it('answers the signed checkpoint of the head, in the form the verifier reads', async () => {
       const body = await controller().checkpoint(caller('*'));
-      expect(body).toEqual({ format: 'sms-callback-bff/audit-checkpoint/v1', seq: 5, hash: records[4].hash, time: expect.any(String), signature: expect.any(String) });
+      expect(body).toEqual({
+        format: 'sms-callback-bff/audit-checkpoint/v1',
+        seq: 5,
+        hash: records[4].hash,
+        time: expect.any(String),
+        signature: expect.any(String),
+      });
       expect(verifyCheckpointSignature(parseCheckpoint(JSON.stringify(body)), key.publicKey)).toBe(true);
       await expect(verify({ checkpointFile: save(body) })).resolves.toBe(0);
     });

@@ -7,7 +7,6 @@ import { verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import { aRecord, aSigningKey, anIntent, PROJECT_A, PROJECT_B, sleep } from './support/audit-factories';
 import { postgresAvailable, resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
 
-
 const key = aSigningKey();
 
 describe.each(storeKinds())('audit store on %s', (kind) => {

@@ -8,7 +8,6 @@ import { runAuditVerify, verifyAuditChain } from '../../src/audit/verify-audit-c
 import { aRecord, aSigningKey, PROJECT_B } from './support/audit-factories';
 import { resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
 
-
 const privateKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const key = AuditSigningKey.fromPem(privateKeyPem);
 
@@ -97,7 +96,9 @@ describe.each(storeKinds())('audit chain tampering on %s', (kind) => {
 
     it('prints the count and exits 0 when intact', async () => {
       await expect(run({ publicKeyPem: key.publicKeyPem })).resolves.toBe(0);
-      expect(lines).toEqual([expect.stringMatching(/^audit chain intact: 5 records \(without a saved checkpoint, removal of the newest records cannot be excluded/)]);
+      expect(lines).toEqual([
+        expect.stringMatching(/^audit chain intact: 5 records \(without a saved checkpoint, removal of the newest records cannot be excluded/),
+      ]);
     });
 
     it('names the first broken record and exits 1', async () => {

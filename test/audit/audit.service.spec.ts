@@ -16,7 +16,6 @@ import type { AuditIntent } from '../../src/audit/audit.types';
 import { aRecord, anIntent, PROJECT_A, sleep } from './support/audit-factories';
 import { resetAuditTables, StoreHarness, storeHarness, storeKinds } from './support/audit-test-stores';
 
-
 const STALE_AFTER_MS = 60_000;
 
 /** The attempt columns of a record, as the lifecycle hands them to `begin`. */
@@ -45,7 +44,9 @@ async function startAudit(harness: StoreHarness, lines: Record<string, unknown>[
     checkpointIntervalMs: 300_000,
     instanceId: 'test-instance',
   };
-  const moduleRef = await Test.createTestingModule({ imports: [LoggingModule.forRoot(pino(stream)), AuditModule.forRoot({ useFactory: () => options })] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [LoggingModule.forRoot(pino(stream)), AuditModule.forRoot({ useFactory: () => options })],
+  }).compile();
   const app = await moduleRef.init();
   return {
     app,
@@ -57,7 +58,6 @@ async function startAudit(harness: StoreHarness, lines: Record<string, unknown>[
 
 const count = async (store: KyselyAuditStore, table: 'audit_records' | 'audit_intents') =>
   Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(store.db)).rows[0].n);
-
 
 describe.each(storeKinds())('AuditService on %s', (kind) => {
   const harness = storeHarness(kind);
@@ -104,7 +104,9 @@ describe.each(storeKinds())('AuditService on %s', (kind) => {
       upstream_request_id: 'up-1',
       amends: null,
     });
-    expect(lines).toEqual([expect.objectContaining({ level: 30, component: 'audit', msg: 'audit record', audit: expect.objectContaining({ seq: 1, id: intent.id }) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 30, component: 'audit', msg: 'audit record', audit: expect.objectContaining({ seq: 1, id: intent.id }) }),
+    ]);
   });
 
   it('records refused attempts without an intent, chained and signed', async () => {
@@ -121,7 +123,9 @@ describe.each(storeKinds())('AuditService on %s', (kind) => {
 
     await expect(audit.finalize(intent.id, aRecord({ ...intent }))).resolves.toBeUndefined();
 
-    expect(lines).toEqual([expect.objectContaining({ level: 50, msg: expect.stringMatching(/not stored yet/), audit: expect.objectContaining({ id: intent.id }) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 50, msg: expect.stringMatching(/not stored yet/), audit: expect.objectContaining({ id: intent.id }) }),
+    ]);
     expect(await count(store, 'audit_intents')).toBe(1);
     await audit.sweepStaleIntents();
     expect(await count(store, 'audit_intents')).toBe(0);

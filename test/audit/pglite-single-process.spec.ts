@@ -7,7 +7,6 @@ import { DataDirLockedError } from '../../src/audit/data-dir-lock';
 import { PgliteAuditStore } from '../../src/audit/pglite-audit.store';
 import { aRecord, aSigningKey } from './support/audit-factories';
 
-
 const fixture = join(__dirname, 'fixtures', 'open-pglite-store.js');
 
 /** Starts a second process that opens the store; resolves with its first line of output. */

@@ -237,7 +237,9 @@ describe('JWKS unavailable', () => {
     const key = await testKey('RS256', 'rsa-1');
     const app = await createAuthTestApp({ auth: { jwt: jwtOptions(await deadUrl(), { jwksTimeoutMs: 1_000 }) } });
     try {
-      const res = await request(app.getHttpServer()).get(PATH).set('Authorization', `Bearer ${await signToken(key)}`);
+      const res = await request(app.getHttpServer())
+        .get(PATH)
+        .set('Authorization', `Bearer ${await signToken(key)}`);
       expectRefusal(res, 503, 'BFF.AUTH_UNAVAILABLE');
     } finally {
       await app.close();
@@ -257,7 +259,11 @@ describe('local key file', () => {
   async function acceptsWith(file: string, key: TestKey): Promise<number> {
     const app = await createAuthTestApp({ auth: { jwt: { ...jwtOptions(''), jwksUrl: undefined, publicKeyFile: file } } });
     try {
-      return (await request(app.getHttpServer()).get(PATH).set('Authorization', `Bearer ${await signToken(key)}`)).status;
+      return (
+        await request(app.getHttpServer())
+          .get(PATH)
+          .set('Authorization', `Bearer ${await signToken(key)}`)
+      ).status;
     } finally {
       await app.close();
     }

@@ -56,8 +56,10 @@ interface Row {
   headers?: Record<string, string | RegExp>;
 }
 
-const put = (body: unknown, options: Parameters<ContractApp['put']>[2] = {}) => (c: ContractApp, requestId: string) =>
-  c.put(callbackPath(), body, { requestId, ...options });
+const put =
+  (body: unknown, options: Parameters<ContractApp['put']>[2] = {}) =>
+  (c: ContractApp, requestId: string) =>
+    c.put(callbackPath(), body, { requestId, ...options });
 
 /**
  * Every way a PUT can end, and the one record it leaves: outcome, the status the caller received, the code,
@@ -244,7 +246,7 @@ const ROWS: Row[] = [
     headers: { 'retry-after': '10' },
   },
   {
-    name: 'the PUT\'s connection was never made (ECONNREFUSED: provably not applied, 502)',
+    name: "the PUT's connection was never made (ECONNREFUSED: provably not applied, 502)",
     outcome: 'failed',
     status: 502,
     code: 'BFF.UPSTREAM_UNAVAILABLE',
@@ -254,7 +256,7 @@ const ROWS: Row[] = [
     before: [],
   },
   {
-    name: 'SMN refused this service\'s credentials (502)',
+    name: "SMN refused this service's credentials (502)",
     outcome: 'failed',
     status: 502,
     code: 'BFF.UPSTREAM_AUTH_FAILED',

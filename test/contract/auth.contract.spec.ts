@@ -117,7 +117,7 @@ describe('auth contract with API keys', () => {
     }
   });
 
-  it('shows a project-scoped auditor only its projects\' records', async () => {
+  it("shows a project-scoped auditor only its projects' records", async () => {
     await c.put(callbackPath(), SEED_BODY, { key: KEYS.writer.key });
     await c.put(callbackPath(OTHER_PROJECT_ID), otherBody, { key: KEYS.otherWriter.key });
     const res = await c.get(`/audit/events?project_id=${PROJECT_ID}&limit=200`, { key: KEYS.projectAuditor.key });

@@ -22,7 +22,10 @@ const SECRET = 'password=hunter2 at /srv/app/internal.js:42';
 
 /** A compact JWS with a `kid`: verifying it needs the issuer's keys. */
 const jwtNeedingKeys = () =>
-  [{ alg: 'ES256', kid: 'k1', typ: 'JWT' }, { sub: 'alice', exp: Math.floor(Date.now() / 1000) + 60 }]
+  [
+    { alg: 'ES256', kid: 'k1', typ: 'JWT' },
+    { sub: 'alice', exp: Math.floor(Date.now() / 1000) + 60 },
+  ]
     .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url'))
     .concat('c2lnbmF0dXJl')
     .join('.');
@@ -49,23 +52,75 @@ const CASES: Case[] = [
   { name: 'invalid query', status: 400, code: 'BFF.VALIDATION_FAILED', errors: true, send: (c) => c.get(`${callbackPath()}?event_type=x`) },
   { name: 'invalid path', status: 400, code: 'BFF.VALIDATION_FAILED', errors: true, send: (c) => c.get(callbackPath('XYZ')) },
   { name: 'malformed JSON', status: 400, code: 'BFF.VALIDATION_FAILED', send: (c) => c.put(callbackPath(), '{') },
-  { name: 'JSON nested too deep', status: 400, code: 'BFF.VALIDATION_FAILED', errors: true, send: (c) => c.put(callbackPath(), '['.repeat(40) + ']'.repeat(40)) },
-  { name: 'a cursor the store did not make', status: 400, code: 'BFF.VALIDATION_FAILED', errors: true, send: (c) => c.get('/audit/events?cursor=bm9wZQ', { key: KEYS.auditor.key }) },
-  { name: 'no credentials', status: 401, code: 'BFF.UNAUTHENTICATED', headers: { 'www-authenticate': /^Bearer realm=/ }, send: (c) => c.get(callbackPath(), { key: null }) },
+  {
+    name: 'JSON nested too deep',
+    status: 400,
+    code: 'BFF.VALIDATION_FAILED',
+    errors: true,
+    send: (c) => c.put(callbackPath(), '['.repeat(40) + ']'.repeat(40)),
+  },
+  {
+    name: 'a cursor the store did not make',
+    status: 400,
+    code: 'BFF.VALIDATION_FAILED',
+    errors: true,
+    send: (c) => c.get('/audit/events?cursor=bm9wZQ', { key: KEYS.auditor.key }),
+  },
+  {
+    name: 'no credentials',
+    status: 401,
+    code: 'BFF.UNAUTHENTICATED',
+    headers: { 'www-authenticate': /^Bearer realm=/ },
+    send: (c) => c.get(callbackPath(), { key: null }),
+  },
   { name: 'missing scope', status: 403, code: 'BFF.FORBIDDEN', send: (c) => c.put(callbackPath(), SEED_BODY, { key: KEYS.reader.key }) },
   { name: 'unknown route', status: 404, code: 'BFF.NOT_FOUND', send: (c) => c.get('/v3/nothing') },
-  { name: 'unknown method on a known path', status: 404, code: 'BFF.NOT_FOUND', send: (c) => c.inject({ method: 'DELETE', url: callbackPath(), headers: { 'x-api-key': KEYS.writer.key } }) },
+  {
+    name: 'unknown method on a known path',
+    status: 404,
+    code: 'BFF.NOT_FOUND',
+    send: (c) => c.inject({ method: 'DELETE', url: callbackPath(), headers: { 'x-api-key': KEYS.writer.key } }),
+  },
   { name: 'project not served', status: 404, code: 'BFF.PROJECT_NOT_FOUND', send: (c) => c.get(callbackPath(UNSERVED_PROJECT_ID)) },
-  { name: 'If-Match failed', status: 412, code: 'BFF.PRECONDITION_FAILED', send: (c) => c.put(callbackPath(), SEED_BODY, { headers: { 'if-match': '"old"' } }) },
+  {
+    name: 'If-Match failed',
+    status: 412,
+    code: 'BFF.PRECONDITION_FAILED',
+    send: (c) => c.put(callbackPath(), SEED_BODY, { headers: { 'if-match': '"old"' } }),
+  },
   { name: 'body too large', status: 413, code: 'BFF.PAYLOAD_TOO_LARGE', send: (c) => c.put(callbackPath(), { pad: 'x'.repeat(65 * 1024) }) },
-  { name: 'not JSON', status: 415, code: 'BFF.UNSUPPORTED_MEDIA_TYPE', send: (c) => c.put(callbackPath(), '<x/>', { headers: { 'content-type': 'application/xml' } }) },
+  {
+    name: 'not JSON',
+    status: 415,
+    code: 'BFF.UNSUPPORTED_MEDIA_TYPE',
+    send: (c) => c.put(callbackPath(), '<x/>', { headers: { 'content-type': 'application/xml' } }),
+  },
   { name: 'an unexpected error (no internals leak)', status: 500, code: 'BFF.INTERNAL', send: failingGet(() => new Error(SECRET)) },
   { name: 'SMN failed', status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', upstream: true, send: failingGet(() => smnFailures.serverError()) },
   { name: 'SMN unreachable', status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', send: failingGet(smnFailures.unreachable) },
   { name: 'SMN refused our credentials', status: 502, code: 'BFF.UPSTREAM_AUTH_FAILED', upstream: true, send: failingGet(() => smnFailures.authFailed()) },
-  { name: 'SMN rejected the change', status: 400, code: 'SMN.0141', upstream: true, send: (c) => c.put(callbackPath(), { callback: [{ event_type: 'sms_fail_event', topic_urn: `urn:smn:cn-north-4:${PROJECT_ID}:missing` }] }) },
-  { name: 'SMN throttles', status: 503, code: 'BFF.UPSTREAM_THROTTLED', upstream: true, headers: { 'retry-after': /^\d+$/ }, send: failingGet(() => smnFailures.throttled()) },
-  { name: 'circuit open', status: 503, code: 'BFF.UPSTREAM_UNAVAILABLE', headers: { 'retry-after': /^\d+$/ }, send: failingGet(() => smnFailures.circuitOpen()) },
+  {
+    name: 'SMN rejected the change',
+    status: 400,
+    code: 'SMN.0141',
+    upstream: true,
+    send: (c) => c.put(callbackPath(), { callback: [{ event_type: 'sms_fail_event', topic_urn: `urn:smn:cn-north-4:${PROJECT_ID}:missing` }] }),
+  },
+  {
+    name: 'SMN throttles',
+    status: 503,
+    code: 'BFF.UPSTREAM_THROTTLED',
+    upstream: true,
+    headers: { 'retry-after': /^\d+$/ },
+    send: failingGet(() => smnFailures.throttled()),
+  },
+  {
+    name: 'circuit open',
+    status: 503,
+    code: 'BFF.UPSTREAM_UNAVAILABLE',
+    headers: { 'retry-after': /^\d+$/ },
+    send: failingGet(() => smnFailures.circuitOpen()),
+  },
   {
     name: 'project busy',
     status: 503,
@@ -137,12 +192,12 @@ describe('the error envelope of the rate limit and of caller authentication', ()
   });
   afterAll(() => c.close());
 
-  it('503 BFF.AUTH_UNAVAILABLE when the issuer\'s keys cannot be fetched', async () => {
+  it("503 BFF.AUTH_UNAVAILABLE when the issuer's keys cannot be fetched", async () => {
     const res = await c.get(callbackPath(), { key: null, headers: { authorization: `Bearer ${jwtNeedingKeys()}` } });
     expectEnvelope(res, 503, 'BFF.AUTH_UNAVAILABLE');
   });
 
-  it('429 BFF.RATE_LIMITED with Retry-After past the caller\'s budget', async () => {
+  it("429 BFF.RATE_LIMITED with Retry-After past the caller's budget", async () => {
     expect((await c.get(callbackPath())).statusCode).toBe(200);
     const res = await c.get(callbackPath());
     expectEnvelope(res, 429, 'BFF.RATE_LIMITED');

@@ -30,7 +30,7 @@ describe('SMS callback API contract', () => {
   const updates = () => c.smn.calls.filter((call) => call.operation === 'updateSmsCallbacks');
 
   describe('GET', () => {
-    it('lists nothing configured as [] with SMN\'s request id and an ETag', async () => {
+    it("lists nothing configured as [] with SMN's request id and an ETag", async () => {
       const res = await c.get(callbackPath());
       expect(res.statusCode).toBe(200);
       const [call] = c.smn.calls;
@@ -38,7 +38,7 @@ describe('SMS callback API contract', () => {
       expect(res.headers.etag).toBe(configurationEtag([]));
     });
 
-    it('lists the configured callbacks with a strong ETag that does not depend on SMN\'s order', async () => {
+    it("lists the configured callbacks with a strong ETag that does not depend on SMN's order", async () => {
       await c.put(callbackPath(), SEED_BODY);
       const first = await c.get(callbackPath());
       c.smn.listOrder = 'reversed';
@@ -46,7 +46,10 @@ describe('SMS callback API contract', () => {
 
       expect(byType(first.json().callback)).toEqual(byType(SEED_BODY.callback));
       expect(reversed.json().callback.map((i: { event_type: string }) => i.event_type)).toEqual(
-        first.json().callback.map((i: { event_type: string }) => i.event_type).reverse(),
+        first
+          .json()
+          .callback.map((i: { event_type: string }) => i.event_type)
+          .reverse(),
       );
       expect(first.headers.etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
       expect(reversed.headers.etag).toBe(first.headers.etag);
@@ -66,7 +69,7 @@ describe('SMS callback API contract', () => {
   });
 
   describe('PUT', () => {
-    it('answers SMN\'s request id and the ETag of the new configuration, which the next GET repeats', async () => {
+    it("answers SMN's request id and the ETag of the new configuration, which the next GET repeats", async () => {
       const res = await c.put(callbackPath(), SEED_BODY);
       expect(res.statusCode).toBe(200);
       const [update] = updates();
@@ -145,7 +148,7 @@ describe('SMS callback API contract', () => {
       ['an unknown event type', { callback: [item('sms_other_event', '')] }, 'callback[0].event_type'],
       ['a topic URN that is not a string', { callback: [item('sms_fail_event', 5)] }, 'callback[0].topic_urn'],
       ['a malformed topic URN', { callback: [item('sms_fail_event', 'urn:smn:cn-north-4:nothex:t')] }, 'callback[0].topic_urn'],
-      ['a topic of another project', { callback: [item('sms_fail_event', '') , item('sms_reply_event', urn('t', OTHER))] }, 'callback[1].topic_urn'],
+      ['a topic of another project', { callback: [item('sms_fail_event', ''), item('sms_reply_event', urn('t', OTHER))] }, 'callback[1].topic_urn'],
       ['a topic of another region', { callback: [item('sms_fail_event', urn('t', PROJECT_ID, 'eu-west-0'))] }, 'callback[0].topic_urn'],
       ['an unknown top-level property (refused, not dropped)', { ...SEED_BODY, extra: 1 }, 'extra'],
       ['an unknown property in an item', { callback: [{ ...item('sms_fail_event', ''), priority: 1 }] }, 'callback[0].priority'],
@@ -180,7 +183,12 @@ describe('SMS callback API contract', () => {
     it.each<[string, () => Promise<{ statusCode: number }>, number, string]>([
       ['over 64 KiB', () => c.put(callbackPath(), { callback: [item('sms_fail_event', '')], pad: 'x'.repeat(70 * 1024) }), 413, 'BFF.PAYLOAD_TOO_LARGE'],
       ['text/plain', () => c.put(callbackPath(), 'callback=x', { headers: { 'content-type': 'text/plain' } }), 415, 'BFF.UNSUPPORTED_MEDIA_TYPE'],
-      ['form-encoded', () => c.put(callbackPath(), 'callback=x', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'BFF.UNSUPPORTED_MEDIA_TYPE'],
+      [
+        'form-encoded',
+        () => c.put(callbackPath(), 'callback=x', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+        415,
+        'BFF.UNSUPPORTED_MEDIA_TYPE',
+      ],
       ['malformed JSON', () => c.put(callbackPath(), '{"callback": ['), 400, 'BFF.VALIDATION_FAILED'],
       ['empty', () => c.put(callbackPath(), ''), 400, 'BFF.VALIDATION_FAILED'],
       ['prototype poisoning', () => c.put(callbackPath(), '{"callback":[],"__proto__":{"polluted":true}}'), 400, 'BFF.VALIDATION_FAILED'],

@@ -125,7 +125,7 @@ describe('MemoryAuditStore keeps the rules of the SQL stores', () => {
   });
 });
 
-describe('FakeSmnPort keeps SMN\'s rules', () => {
+describe("FakeSmnPort keeps SMN's rules", () => {
   const P = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
   const urn = (topic: string, region = 'cn-north-4', project = P) => `urn:smn:${region}:${project}:${topic}`;
   const change = (eventType: SmsEventType, topicUrn: string): SmsCallback => ({ eventType, topicUrn });

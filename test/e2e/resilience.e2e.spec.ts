@@ -173,7 +173,7 @@ describe('upstream resilience', () => {
       }
     });
 
-    it('has a circuit breaker of its own: an IAM outage pauses token fetches and leaves SMN\'s circuit closed', async () => {
+    it("has a circuit breaker of its own: an IAM outage pauses token fetches and leaves SMN's circuit closed", async () => {
       const h = await startHarness({
         LOG_LEVEL: 'warn',
         SMN_AUTH_MODE: 'token',
@@ -200,7 +200,7 @@ describe('upstream resilience', () => {
       }
     });
 
-    it('answers 502 BFF.UPSTREAM_AUTH_FAILED when IAM refuses the BFF\'s password', async () => {
+    it("answers 502 BFF.UPSTREAM_AUTH_FAILED when IAM refuses the BFF's password", async () => {
       const h = await startHarness({ LOG_LEVEL: 'warn', SMN_AUTH_MODE: 'token', SMN_IAM_PASSWORD: 'wrong' });
       try {
         expect((await h.api.get(CALLBACK_PATH).expect(502)).body.code).toBe('BFF.UPSTREAM_AUTH_FAILED');
@@ -223,7 +223,11 @@ describe('upstream resilience', () => {
       });
       try {
         await injectFault(h.emulator, { kind: 'latency', latency_ms: 1500, method: 'PUT', count: 1 });
-        const slow = request(child.url).put(CALLBACK_PATH).set('X-Api-Key', DEV_KEY).send(SEED_BODY).then((r) => r);
+        const slow = request(child.url)
+          .put(CALLBACK_PATH)
+          .set('X-Api-Key', DEV_KEY)
+          .send(SEED_BODY)
+          .then((r) => r);
         // The PUT is in flight once SMN has it (status still unknown).
         await waitFor(async () => (await smnCalls(h)).some((r) => r.method === 'PUT' && r.status === null), 3000);
 

@@ -55,7 +55,7 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
     expect(res.body).toMatchObject({ code, message: 'from SMN', upstream: { status: 400, code } });
   });
 
-  it('answers 502 BFF.UPSTREAM_AUTH_FAILED when SMN cannot verify the BFF\'s signature', async () => {
+  it("answers 502 BFF.UPSTREAM_AUTH_FAILED when SMN cannot verify the BFF's signature", async () => {
     const wrong = await startHarness({ SMN_SECRET_KEY: 'not-the-secret' });
     try {
       const res = await wrong.api.put(CALLBACK_PATH).send(SEED_BODY).expect(502);
@@ -96,16 +96,14 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('never forwards the caller\'s credentials: SMN sees only allow-listed headers, signed with the BFF\'s own key', async () => {
+  it("never forwards the caller's credentials: SMN sees only allow-listed headers, signed with the BFF's own key", async () => {
     await h.api.put(CALLBACK_PATH).set('Cookie', 'session=secret').set('X-Custom', 'x').send(SEED_BODY).expect(200);
     // A bearer token is refused here (no JWT configured) but must not travel either.
     await h.api.get(CALLBACK_PATH).set('Authorization', 'Bearer caller-token').expect(401);
     const forwarded = await emulatorRequests(h.emulator);
     expect(forwarded.length).toBeGreaterThan(0);
     for (const { headers } of forwarded) {
-      expect(Object.keys(headers).sort()).toEqual(
-        expect.not.arrayContaining(['cookie', 'x-custom', 'x-api-key', 'x-auth-token', 'x-forwarded-for']),
-      );
+      expect(Object.keys(headers).sort()).toEqual(expect.not.arrayContaining(['cookie', 'x-custom', 'x-api-key', 'x-auth-token', 'x-forwarded-for']));
       expect(JSON.stringify(headers)).not.toContain(DEV_KEY);
       expect(JSON.stringify(headers)).not.toContain('caller-token');
       expect(headers.authorization).toMatch(/^SDK-HMAC-SHA256 Access=/);
@@ -122,7 +120,10 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
 
   it('exposes Prometheus metrics by route template, upstream operation and circuit', async () => {
     await h.api.put(CALLBACK_PATH).send(SEED_BODY).expect(200);
-    await h.api.put(CALLBACK_PATH).send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('missing') }] }).expect(400);
+    await h.api
+      .put(CALLBACK_PATH)
+      .send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('missing') }] })
+      .expect(400);
     const res = await h.api.get('/metrics').expect(200);
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.text).toMatch(/http_request_duration_seconds_count\{method="PUT",route="\/v2\/:project_id\/notifications\/sms\/callback",status="200"\} [1-9]/);

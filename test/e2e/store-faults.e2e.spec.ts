@@ -121,7 +121,13 @@ async function pendingIntents(backend: AuditBackend): Promise<number> {
   }
 
   /** The built server as a child process, so a crash shows as an exit; killed and awaited after the case. */
-  async function child(backend: AuditBackend, databaseUrl: string, emulator: RunningEmulator, projects: Project[], env: Record<string, string> = {}): Promise<ChildBff> {
+  async function child(
+    backend: AuditBackend,
+    databaseUrl: string,
+    emulator: RunningEmulator,
+    projects: Project[],
+    env: Record<string, string> = {},
+  ): Promise<ChildBff> {
     const bff = await startChildBff(
       backend.processEnv({
         SMN_EMULATOR: 'false',
@@ -208,7 +214,7 @@ async function pendingIntents(backend: AuditBackend): Promise<number> {
     });
   }, 60_000);
 
-  it('2. pg_terminate_backend on the lock\'s backend while a PUT holds it during a slow upstream call: same', async () => {
+  it("2. pg_terminate_backend on the lock's backend while a PUT holds it during a slow upstream call: same", async () => {
     await lockLostDuringForwarding({
       recordDeferred: false,
       loseLock: async ({ project }) => {
@@ -330,7 +336,10 @@ async function pendingIntents(backend: AuditBackend): Promise<number> {
     const answers = await Promise.all(projects.map((project, i) => put(h.url, project, newRequestId(`fan-${i}`))));
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
 
-    const records = await eventualRecords(backend, answers.map((a) => a.id));
+    const records = await eventualRecords(
+      backend,
+      answers.map((a) => a.id),
+    );
     expect(records).toHaveLength(60);
     expect(new Set(records.map((r) => r.request_id)).size).toBe(60);
     expect(records.filter((r) => r.outcome !== 'succeeded')).toEqual([]);

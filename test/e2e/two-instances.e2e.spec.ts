@@ -6,16 +6,7 @@ import type { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { DEMO_CREDENTIALS, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
 import { aRecord, anIntent } from '../audit/support/audit-factories';
 import { postgresAvailable } from '../audit/support/audit-test-stores';
-import {
-  assertBuilt,
-  AuditBackend,
-  createBackend,
-  intentCount,
-  newRequestId,
-  recordsOf,
-  runVerifyCli,
-  waitFor,
-} from '../audit-e2e/support/audit-backend';
+import { assertBuilt, AuditBackend, createBackend, intentCount, newRequestId, recordsOf, runVerifyCli, waitFor } from '../audit-e2e/support/audit-backend';
 import { DEV_KEY, PROJECT_ID, REGION, urn } from '../support/bff-harness';
 import { ChildBff, startChildBff } from '../support/child-bff';
 import { emulatorRequests, injectFault } from '../support/emulator-admin';
@@ -178,7 +169,7 @@ function twoInstanceSuite(projects: string[]) {
       UPSTREAM_MAX_RETRIES: '0',
     };
 
-    it('sweeps the dead instance\'s intent as unknown once its lease expired, leaves the live one\'s alone, which then succeeds; the chain verifies', async () => {
+    it("sweeps the dead instance's intent as unknown once its lease expired, leaves the live one's alone, which then succeeds; the chain verifies", async () => {
       const [a, b] = await Promise.all([start(env), start(env)]);
       const killedId = newRequestId('killed');
       const liveId = newRequestId('live');
@@ -191,10 +182,10 @@ function twoInstanceSuite(projects: string[]) {
         (answer) => answer.status,
         () => 'connection lost',
       );
-      await waitFor('A\'s PUT to be in flight at SMN (its intent committed)', inFlightAtSmn(killedId));
+      await waitFor("A's PUT to be in flight at SMN (its intent committed)", inFlightAtSmn(killedId));
       let liveSettled = false;
       const live = put(b, 'B', OTHER_PROJECT, liveId).finally(() => (liveSettled = true));
-      await waitFor('B\'s PUT to be in flight at SMN (its intent committed)', inFlightAtSmn(liveId));
+      await waitFor("B's PUT to be in flight at SMN (its intent committed)", inFlightAtSmn(liveId));
 
       const store = await suite.backend.openStore();
       try {
@@ -211,10 +202,14 @@ function twoInstanceSuite(projects: string[]) {
         expect(await lost).toBe('connection lost');
 
         // B sweeps A's intent once A's lease (1.5 s) has expired.
-        const [swept] = await waitFor('A\'s intent to be swept as unknown', async () => {
-          const records = await recordsOf(store, killedId);
-          return records.length ? records : undefined;
-        }, 10_000);
+        const [swept] = await waitFor(
+          "A's intent to be swept as unknown",
+          async () => {
+            const records = await recordsOf(store, killedId);
+            return records.length ? records : undefined;
+          },
+          10_000,
+        );
         expect(swept).toMatchObject({ request_id: killedId, project_id: PROJECT_ID, outcome: 'unknown', http_status: null, amends: null });
         expect(b.output()).toContain('audit intent finalised as unknown');
 
@@ -250,7 +245,12 @@ function twoInstanceSuite(projects: string[]) {
 
     it('answers 200 and appends the outcome as its own record amending the swept one; no duplicate key; the chain verifies', async () => {
       // A sweeps only at start, so whatever is swept later is swept by B.
-      const a = await start({ AUDIT_SWEEP_INTERVAL_MS: '600000', UPSTREAM_ATTEMPT_TIMEOUT_MS: '10000', UPSTREAM_DEADLINE_MS: '10000', UPSTREAM_MAX_RETRIES: '0' });
+      const a = await start({
+        AUDIT_SWEEP_INTERVAL_MS: '600000',
+        UPSTREAM_ATTEMPT_TIMEOUT_MS: '10000',
+        UPSTREAM_DEADLINE_MS: '10000',
+        UPSTREAM_MAX_RETRIES: '0',
+      });
       const store = await suite.backend.openStore();
       try {
         const [{ instance_id: instanceA }] = await store.db.selectFrom('audit_instance_leases').select('instance_id').execute();
@@ -270,7 +270,7 @@ function twoInstanceSuite(projects: string[]) {
         const id = newRequestId('late');
         let settled = false;
         const answer = put(a, 'A', PROJECT_ID, id).finally(() => (settled = true));
-        const [swept] = await waitFor('B to sweep A\'s in-flight intent as unknown', async () => {
+        const [swept] = await waitFor("B to sweep A's in-flight intent as unknown", async () => {
           const records = await recordsOf(store, id);
           return records.length ? records : undefined;
         });
@@ -316,7 +316,7 @@ function twoInstanceSuite(projects: string[]) {
       return { ...aRecord(), ...columns, outcome: 'succeeded' as const, http_status: 200 };
     };
 
-    it('appends the late outcome as its own record amending the swept one, once; the sweeper leaves the live instance\'s intent', async () => {
+    it("appends the late outcome as its own record amending the swept one, once; the sweeper leaves the live instance's intent", async () => {
       await one.renewLease('instance-one', 60_000);
       await two.renewLease('instance-two', 60_000);
       const orphan = anIntent({ instance_id: 'instance-one' });
@@ -348,15 +348,22 @@ function twoInstanceSuite(projects: string[]) {
       expect(await intentCount(one)).toBe(0);
     });
 
-    it('races the owner\'s final record against the other instance\'s sweep: either one record or unknown + amendment, never an error', async () => {
+    it("races the owner's final record against the other instance's sweep: either one record or unknown + amendment, never an error", async () => {
       const shapes = new Set<string>();
       for (let round = 0; round < 20; round++) {
         await one.renewLease('racer', 60_000);
         const intent = anIntent({ instance_id: 'racer' });
         await one.writeIntent(intent);
         await expireLease('racer');
-        const [finalised, swept] = await Promise.all([one.finalize(intent.id, lateOutcome(intent), key), two.finalizeStaleIntents({ olderThanMs: 60_000 }, key)]);
-        const mine = (await recordsOf(one, intent.request_id)).map((r) => [r.id === intent.id ? 'id' : 'new', r.outcome, r.amends === intent.id ? 'amends' : r.amends]);
+        const [finalised, swept] = await Promise.all([
+          one.finalize(intent.id, lateOutcome(intent), key),
+          two.finalizeStaleIntents({ olderThanMs: 60_000 }, key),
+        ]);
+        const mine = (await recordsOf(one, intent.request_id)).map((r) => [
+          r.id === intent.id ? 'id' : 'new',
+          r.outcome,
+          r.amends === intent.id ? 'amends' : r.amends,
+        ]);
         const shape = JSON.stringify(mine);
         expect([
           JSON.stringify([['id', 'succeeded', null]]),

@@ -29,8 +29,7 @@ describe('input validation', () => {
   it('requires callback', () => expectInvalid(put({}), 'callback'));
   it('requires callback to be an array', () => expectInvalid(put({ callback: 'x' }), 'callback'));
   it('rejects an empty list', () => expectInvalid(put({ callback: [] }), 'callback'));
-  it('rejects more than three items', () =>
-    expectInvalid(put({ callback: [...SEED_BODY.callback, item('sms_fail_event', '')] }), 'callback'));
+  it('rejects more than three items', () => expectInvalid(put({ callback: [...SEED_BODY.callback, item('sms_fail_event', '')] }), 'callback'));
   it('rejects a repeated event_type', () =>
     expectInvalid(put({ callback: [item('sms_fail_event', ''), item('sms_fail_event', urn('test_fail'))] }), 'callback'));
   it('rejects an unknown event_type', () => expectInvalid(put({ callback: [item('sms_other_event', '')] }), 'callback[0].event_type'));
@@ -39,10 +38,8 @@ describe('input validation', () => {
   it('rejects a missing topic_urn', () => expectInvalid(put({ callback: [{ event_type: 'sms_fail_event' }] }), 'callback[0].topic_urn'));
   it('rejects a malformed topic_urn', () =>
     expectInvalid(put({ callback: [item('sms_fail_event', 'urn:smn:cn-north-4:nothex:topic')] }), 'callback[0].topic_urn'));
-  it('rejects a topic name starting with "-"', () =>
-    expectInvalid(put({ callback: [item('sms_fail_event', urn('-topic'))] }), 'callback[0].topic_urn'));
-  it('rejects a topic name of 257 characters', () =>
-    expectInvalid(put({ callback: [item('sms_fail_event', urn('t'.repeat(257)))] }), 'callback[0].topic_urn'));
+  it('rejects a topic name starting with "-"', () => expectInvalid(put({ callback: [item('sms_fail_event', urn('-topic'))] }), 'callback[0].topic_urn'));
+  it('rejects a topic name of 257 characters', () => expectInvalid(put({ callback: [item('sms_fail_event', urn('t'.repeat(257)))] }), 'callback[0].topic_urn'));
   it('accepts a topic name of 256 characters as far as validation goes (SMN decides whether it exists)', async () => {
     const res = await put({ callback: [item('sms_fail_event', urn('t'.repeat(256)))] });
     expect(res.body.code).toBe('SMN.0141');
@@ -58,14 +55,12 @@ describe('input validation', () => {
   it('rejects a topic of another region', () =>
     expectInvalid(put({ callback: [item('sms_fail_event', urn('test_fail', PROJECT_ID, 'eu-west-0'))] }), 'callback[0].topic_urn'));
   it('rejects unknown properties at the top level', () => expectInvalid(put({ ...SEED_BODY, extra: 1 }), 'extra'));
-  it('rejects unknown properties in an item', () =>
-    expectInvalid(put({ callback: [{ ...item('sms_fail_event', ''), priority: 1 }] }), 'callback[0].priority'));
+  it('rejects unknown properties in an item', () => expectInvalid(put({ callback: [{ ...item('sms_fail_event', ''), priority: 1 }] }), 'callback[0].priority'));
   it('rejects a body that is an array', () => expectInvalid(put([SEED_BODY]), 'body'));
   it('rejects a body that is null', () => expectInvalid(put(null), 'body'));
   it('rejects a project id that is not 32 lowercase hex', () =>
     expectInvalid(h.api.put('/v2/F96188C7CCAF4FFBA0C9AA149AB2BD57/notifications/sms/callback').send(SEED_BODY), 'project_id'));
-  it('rejects an unknown event_type filter', () =>
-    expectInvalid(h.api.get(`${CALLBACK_PATH}?event_type=nope`), 'event_type'));
+  it('rejects an unknown event_type filter', () => expectInvalid(h.api.get(`${CALLBACK_PATH}?event_type=nope`), 'event_type'));
   it('rejects unknown query parameters', () => expectInvalid(h.api.get(`${CALLBACK_PATH}?foo=1`), 'foo'));
 
   it('rejects malformed JSON with 400', async () => {
@@ -73,11 +68,7 @@ describe('input validation', () => {
     expect(res.body.code).toBe('BFF.VALIDATION_FAILED');
   });
   it('rejects prototype poisoning with 400', async () => {
-    const res = await h.api
-      .put(CALLBACK_PATH)
-      .set('Content-Type', 'application/json')
-      .send('{"callback":[],"__proto__":{"polluted":true}}')
-      .expect(400);
+    const res = await h.api.put(CALLBACK_PATH).set('Content-Type', 'application/json').send('{"callback":[],"__proto__":{"polluted":true}}').expect(400);
     expect(res.body.code).toBe('BFF.VALIDATION_FAILED');
   });
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])('answers 415 for %s', async (type) => {
@@ -102,17 +93,15 @@ describe('input validation', () => {
       fc.record({ event_type: fc.constantFrom('sms_fail_event', 'sms_reply_event'), topic_urn: fc.string({ minLength: 1 }) }),
       fc.dictionary(fc.string(), junk),
     );
-    const body = fc.oneof(
-      fc.record({ callback: fc.array(badItem, { maxLength: 5 }) }),
-      fc.record({ callback: junk }),
-      fc.dictionary(fc.string(), junk),
-      junk,
-    );
+    const body = fc.oneof(fc.record({ callback: fc.array(badItem, { maxLength: 5 }) }), fc.record({ callback: junk }), fc.dictionary(fc.string(), junk), junk);
     const projectId = fc.oneof(fc.constant(PROJECT_ID), fc.string({ minLength: 1, maxLength: 40 }), fc.stringMatching(/^[0-9a-f]{32}$/));
     await fc.assert(
       fc.asyncProperty(body, projectId, async (payload, project) => {
         const path = `/v2/${encodeURIComponent(project)}/notifications/sms/callback`;
-        const res = await h.api.put(path).set('Content-Type', 'application/json').send(JSON.stringify(payload) ?? 'null');
+        const res = await h.api
+          .put(path)
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify(payload) ?? 'null');
         expect(res.status).toBeGreaterThanOrEqual(400);
         expect(res.status).toBeLessThan(500);
         expect(res.body.code).toMatch(/^BFF\./);

@@ -127,7 +127,12 @@ describe('outbound requests behind a proxy', () => {
       jwks.keys = [key.jwk];
       const url = await jwks.start();
       try {
-        const client = new JwksClient(new URL(url), { cooldownMs: 0, timeoutMs: 1_000, maxAgeMs: 60_000 }, transport({ httpProxy: proxy.url }).http, pino({ level: 'silent' }));
+        const client = new JwksClient(
+          new URL(url),
+          { cooldownMs: 0, timeoutMs: 1_000, maxAgeMs: 60_000 },
+          transport({ httpProxy: proxy.url }).http,
+          pino({ level: 'silent' }),
+        );
         await expect(client.getKey({ alg: 'ES256', kid: 'k1' }, {} as FlattenedJWSInput)).resolves.toBeDefined();
         expect(jwks.fetches).toBe(1);
         expect(proxy.tunnels.map((t) => t.target)).toEqual([new URL(url).host]);

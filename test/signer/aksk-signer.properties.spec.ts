@@ -4,8 +4,7 @@ import { credentialsOf, encodeQuery, METHODS, signCase, toSignable, type SignCas
 
 const NUM_RUNS = 300;
 
-const authorization = (request: SignableRequest, credentials: AkSkCredentials, now: Date): string =>
-  signRequest(request, credentials, now).Authorization;
+const authorization = (request: SignableRequest, credentials: AkSkCredentials, now: Date): string => signRequest(request, credentials, now).Authorization;
 
 /** One change per signed component; each must yield a different signature. */
 const MUTATIONS: Record<string, (c: SignCase, r: SignableRequest) => SignableRequest | undefined> = {

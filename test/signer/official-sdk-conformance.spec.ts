@@ -21,7 +21,11 @@ import { credentialsOf, signCase, toSignable, type SignCase } from './signable-r
 const NUM_RUNS = 1000;
 
 /** X-Sdk-Date computed independently of the signer under test. */
-const sdkDate = (now: Date): string => now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+const sdkDate = (now: Date): string =>
+  now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 
 function officialAuthorization(c: SignCase): string {
   const queryParams: Record<string, string | string[]> = Object.create(null);

@@ -33,7 +33,7 @@ export interface SignCase {
 const chars = (set: string): fc.Arbitrary<string> => fc.constantFrom(...set);
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const UNRESERVED = `${ALNUM}-_.~`;
-const RESERVED = ":/?#[]@!$&'()*+,;=% \"<>\\^`{|}";
+const RESERVED = ':/?#[]@!$&\'()*+,;=% "<>\\^`{|}';
 
 /** Raw (decoded) text: unreserved, reserved and arbitrary Unicode code points (no lone surrogates). */
 const rawText = (maxLength: number): fc.Arbitrary<string> =>
@@ -65,7 +65,10 @@ const SEGMENT_ENCODERS: Array<(s: string) => string> = [
   // url.parse escapes it and then encodes it again (%2527), while a WHATWG client sends it raw.
   (s) => encodeURIComponent(s).replace(/'/g, '%27'),
   // Sub-delims, ':' and '@' are legal raw in a path segment (RFC 3986 pchar).
-  (s) => encodeURIComponent(s).replace(/%(24|26|2B|2C|3B|3D|3A|40)/g, (m) => decodeURIComponent(m)).replace(/'/g, '%27'),
+  (s) =>
+    encodeURIComponent(s)
+      .replace(/%(24|26|2B|2C|3B|3D|3A|40)/g, (m) => decodeURIComponent(m))
+      .replace(/'/g, '%27'),
 ];
 
 const segment = fc
@@ -88,28 +91,33 @@ const hostname = fc.oneof(
   fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join('.')),
 );
 
-const query = fc.array(
-  fc.tuple(fc.oneof(fc.constantFrom('event_type', 'a', 'A', 'limit', ''), rawText(10)), rawText(12)),
-  { maxLength: 6 },
-);
+const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom('event_type', 'a', 'A', 'limit', ''), rawText(10)), rawText(12)), { maxLength: 6 });
 
 const headerValue = fc
-  .string({ unit: fc.oneof({ weight: 10, arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) }, fc.constant('\t')), maxLength: 24 })
+  .string({
+    unit: fc.oneof({ weight: 10, arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) }, fc.constant('\t')),
+    maxLength: 24,
+  })
   // Leading/trailing whitespace: we trim (as servers do), the official signer does not.
   .map((v) => v.replace(/^[ \t]+|[ \t]+$/g, ''));
 
 const RESERVED_HEADERS = new Set(['host', 'authorization', 'x-sdk-date', 'x-security-token', 'x-sdk-content-sha256', 'x-project-id', 'content-type']);
-const randomCase = (name: string, flips: boolean[]): string =>
-  [...name].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c)).join('');
+const randomCase = (name: string, flips: boolean[]): string => [...name].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c)).join('');
 
 // Names use [a-z0-9-] in any letter case: with `_` the official signer orders its two header lists
 // differently (lodash sortBy vs localeCompare), which a server cannot verify anyway.
 const customHeaders = fc
   .uniqueArray(
-    fc.tuple(fc.string({ unit: chars('abcdefghijklmnopqrstuvwxyz0123456789-'), minLength: 1, maxLength: 12 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }), headerValue),
+    fc.tuple(
+      fc.string({ unit: chars('abcdefghijklmnopqrstuvwxyz0123456789-'), minLength: 1, maxLength: 12 }),
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+      headerValue,
+    ),
     { selector: ([name]) => `x-${name}`, maxLength: 4 },
   )
-  .map((entries) => entries.filter(([name]) => !RESERVED_HEADERS.has(`x-${name}`)).map(([name, flips, value]) => [randomCase(`x-${name}`, flips), value] as const));
+  .map((entries) =>
+    entries.filter(([name]) => !RESERVED_HEADERS.has(`x-${name}`)).map(([name, flips, value]) => [randomCase(`x-${name}`, flips), value] as const),
+  );
 
 const headers: fc.Arbitrary<Record<string, string>> = fc
   .record({

@@ -74,9 +74,7 @@ describe('fault proxy (TCP echo server)', () => {
     expect(proxy.openConnections).toBe(1);
 
     const at = `${proxy.host}:${proxy.port}`;
-    expect(proxy.via('postgres://user:p%40ss@db.internal:5432/app?sslmode=disable')).toBe(
-      `postgres://user:p%40ss@${at}/app?sslmode=disable`,
-    );
+    expect(proxy.via('postgres://user:p%40ss@db.internal:5432/app?sslmode=disable')).toBe(`postgres://user:p%40ss@${at}/app?sslmode=disable`);
     expect(proxy.via('redis://cache:6379/2')).toBe(`redis://${at}/2`);
   });
 

@@ -70,9 +70,7 @@ describe('aksk-signer: the published vectors (docs/upstream-smn.md §8.3)', () =
   });
 
   it('2b: Go v3 POST with the JSON encoder trailing newline in the body', () => {
-    expect(goSignature('POST', 'key=value', '{"Name":"test","Id":1}\n')).toBe(
-      'cecc2af119b18ab70b4d094c0750f3b42c02f254903179a0fc2cc72fc9db4f59',
-    );
+    expect(goSignature('POST', 'key=value', '{"Name":"test","Id":1}\n')).toBe('cecc2af119b18ab70b4d094c0750f3b42c02f254903179a0fc2cc72fc9db4f59');
   });
 
   describe('3: SMN-shaped vectors from the Node core 3.1.211', () => {
@@ -123,9 +121,7 @@ describe('aksk-signer: the published vectors (docs/upstream-smn.md §8.3)', () =
       const out = signRequest(request, credentials, now);
       expect(signedHeadersOf(out.Authorization)).toBe('content-type;host;x-sdk-content-sha256;x-sdk-date');
       expect(signatureOf(out.Authorization)).toBe('d2155c36c4ab8e7aa9cb0b19c46b6163d439ad0639433b44399f65d1866bdb74');
-      expect(canonicalRequest({ method: 'PUT', path: '/v2/p/x', query: '', headers: request.headers }).payloadHash).toBe(
-        'UNSIGNED-PAYLOAD',
-      );
+      expect(canonicalRequest({ method: 'PUT', path: '/v2/p/x', query: '', headers: request.headers }).payloadHash).toBe('UNSIGNED-PAYLOAD');
       // The body is not part of the signature then.
       expect(signRequest({ ...request, body: 'anything' }, credentials, now)).toEqual(out);
     });
@@ -170,12 +166,8 @@ describe('aksk-signer: building blocks and decisions', () => {
     const withToken = signRequest(request, { ...credentials, securityToken: 'tok' }, now);
     expect(withToken['X-Security-Token']).toBe('tok');
     // A token passed as a header instead signs the same.
-    expect(signRequest({ ...request, headers: { 'x-security-token': 'tok' } }, credentials, now).Authorization).toBe(
-      withToken.Authorization,
-    );
-    expect(() => signRequest({ ...request, headers: { 'x-security-token': 'other' } }, { ...credentials, securityToken: 'tok' }, now)).toThrow(
-      TypeError,
-    );
+    expect(signRequest({ ...request, headers: { 'x-security-token': 'tok' } }, credentials, now).Authorization).toBe(withToken.Authorization);
+    expect(() => signRequest({ ...request, headers: { 'x-security-token': 'other' } }, { ...credentials, securityToken: 'tok' }, now)).toThrow(TypeError);
   });
 
   it('formats X-Sdk-Date in UTC basic format and uses the current time by default', () => {

@@ -169,13 +169,7 @@ export function uriEncode(value: string): string {
   return encoded.replace(ENCODE_EXTRA, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function buildCanonical(
-  method: string,
-  path: string,
-  query: string,
-  headers: Map<string, string>,
-  body: string | Buffer | undefined,
-): CanonicalRequest {
+function buildCanonical(method: string, path: string, query: string, headers: Map<string, string>, body: string | Buffer | undefined): CanonicalRequest {
   const names = [...headers.keys()].sort();
   let block = '';
   for (const name of names) block += `${name}:${headers.get(name)}\n`;

@@ -115,7 +115,7 @@ export function storeOf(h: Harness): KyselyAuditStore {
     return undefined;
   };
   const store = unwrap(h.app.get(AuditStore), 3);
-  if (!store) throw new Error('the app\'s AuditStore is not (a wrapper of) a KyselyAuditStore');
+  if (!store) throw new Error("the app's AuditStore is not (a wrapper of) a KyselyAuditStore");
   return store;
 }
 

@@ -64,7 +64,12 @@ export async function createAuthTestApp(options: AppOptions): Promise<NestFastif
   const auth: AuthOptions = { nodeEnv: 'test', apiKeys: [], developmentKey: false, ...options.auth };
   const moduleRef = await Test.createTestingModule({
     // The JWKS is fetched through the outbound HTTP module, as in the app.
-    imports: [LoggingModule.forRoot(options.logger ?? pino({ level: 'silent' })), OutboundHttpModule.forRoot(), AuthModule.forRoot(auth), RateLimitModule.forRoot(options.rateLimit ?? NO_LIMITS)],
+    imports: [
+      LoggingModule.forRoot(options.logger ?? pino({ level: 'silent' })),
+      OutboundHttpModule.forRoot(),
+      AuthModule.forRoot(auth),
+      RateLimitModule.forRoot(options.rateLimit ?? NO_LIMITS),
+    ],
     controllers: [ThingController],
     providers: REQUEST_GUARDS,
   })
@@ -91,9 +96,7 @@ export function expectRefusal(res: Response, status: number, code: string): void
 
 export function expectUnauthenticated(res: Response, invalidToken = true): void {
   expectRefusal(res, 401, 'BFF.UNAUTHENTICATED');
-  expect(res.headers['www-authenticate']).toBe(
-    invalidToken ? 'Bearer realm="sms-callback-bff", error="invalid_token"' : 'Bearer realm="sms-callback-bff"',
-  );
+  expect(res.headers['www-authenticate']).toBe(invalidToken ? 'Bearer realm="sms-callback-bff", error="invalid_token"' : 'Bearer realm="sms-callback-bff"');
 }
 
 /** Collects the reasons of the app's auth failures from now on (the metrics hook). */

@@ -92,8 +92,7 @@ export interface ContractAppOptions {
 
 /** One signing key per test process: generating it per app would cost more than the app. */
 let signingKeyPem: string | undefined;
-const testSigningKey = () =>
-  (signingKeyPem ??= generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+const testSigningKey = () => (signingKeyPem ??= generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
 
 let sequence = 0;
 /** A sane X-Request-Id (kept by the BFF as the correlation id). */

@@ -188,10 +188,16 @@ export function smnRequestId(): string {
 export const smnFailures = {
   /** A connection that was never made (ECONNREFUSED): provably nothing was sent. */
   unreachable: () =>
-    new SmnUnavailableError('SMN could not be reached (ECONNREFUSED).', undefined, true, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    new SmnUnavailableError(
+      'SMN could not be reached (ECONNREFUSED).',
+      undefined,
+      true,
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    ),
   serverError: (requestId = smnRequestId()) => new SmnUnavailableError('SMN failed (HTTP 500).', { status: 500, code: 'SMN.0018', request_id: requestId }),
   authFailed: (requestId = smnRequestId()) => new SmnAuthFailedError({ status: 403, code: 'SMN.0001', request_id: requestId }),
-  throttled: (retryAfterMs = 3000, requestId = smnRequestId()) => new SmnThrottledError({ status: 429, code: 'APIGW.0308', request_id: requestId }, retryAfterMs),
+  throttled: (retryAfterMs = 3000, requestId = smnRequestId()) =>
+    new SmnThrottledError({ status: 429, code: 'APIGW.0308', request_id: requestId }, retryAfterMs),
   circuitOpen: (retryAfterSec = 10) => new SmnCircuitOpenError(retryAfterSec),
   timeout: () => new SmnTimeoutError(),
   /** What the adapter makes of a timeout after the PUT was sent (`withUnknownOutcome`). */
