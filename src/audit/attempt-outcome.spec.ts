@@ -1,14 +1,7 @@
 import { AuthDeniedError } from '../auth/auth.errors';
 import { BffError } from '../common/bff-error';
 import { validationFailed } from '../common/validation';
-import {
-  SmnAuthFailedError,
-  SmnCircuitOpenError,
-  SmnRejectedError,
-  SmnThrottledError,
-  SmnTimeoutError,
-  SmnUnavailableError,
-} from '../smn/smn.errors';
+import { SmnAuthFailedError, SmnCircuitOpenError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from '../smn/smn.errors';
 import { outcomeOf } from './attempt-outcome';
 import { auditUnavailable, ProjectBusyError } from './audit-errors';
 import { AUDIT_OUTCOMES, AuditOutcome } from './audit.types';
@@ -66,7 +59,14 @@ const TABLE: Row[] = [
   ['even a 401 without its error after forwarding', 401, undefined, true, 'unknown'],
 ];
 
-const ROWS = TABLE.map(([name, status, error, forwarded, outcome]) => ({ name, status, error, forwarded, outcome, sent: forwarded ? 'forwarded' : 'not forwarded' }));
+const ROWS = TABLE.map(([name, status, error, forwarded, outcome]) => ({
+  name,
+  status,
+  error,
+  forwarded,
+  outcome,
+  sent: forwarded ? 'forwarded' : 'not forwarded',
+}));
 
 describe('outcomeOf', () => {
   it.each(ROWS)('$name: $status, $sent → $outcome', ({ status, error, forwarded, outcome }) => {
@@ -81,7 +81,7 @@ describe('outcomeOf', () => {
     for (const { status, error, forwarded } of ROWS) expect(outcomeOf(status, error, forwarded).httpStatus).toBe(status);
   });
 
-  it('takes the code and SMN\'s status and request id from a BffError', () => {
+  it("takes the code and SMN's status and request id from a BffError", () => {
     expect(outcomeOf(400, rejected(400), true)).toEqual({
       outcome: 'rejected',
       httpStatus: 400,
@@ -99,8 +99,23 @@ describe('outcomeOf', () => {
   });
 
   it('leaves the codes out when the error is not a BffError or is not at hand', () => {
-    expect(outcomeOf(200, undefined, true)).toEqual({ outcome: 'succeeded', httpStatus: 200, errorCode: undefined, upstreamStatus: undefined, upstreamRequestId: undefined });
-    expect(outcomeOf(500, new TypeError('bug'), false)).toEqual({ outcome: 'failed', httpStatus: 500, errorCode: undefined, upstreamStatus: undefined, upstreamRequestId: undefined });
-    expect(outcomeOf(412, { code: 'BFF.PRECONDITION_FAILED', upstream: { status: 1 } }, false)).toMatchObject({ errorCode: undefined, upstreamStatus: undefined });
+    expect(outcomeOf(200, undefined, true)).toEqual({
+      outcome: 'succeeded',
+      httpStatus: 200,
+      errorCode: undefined,
+      upstreamStatus: undefined,
+      upstreamRequestId: undefined,
+    });
+    expect(outcomeOf(500, new TypeError('bug'), false)).toEqual({
+      outcome: 'failed',
+      httpStatus: 500,
+      errorCode: undefined,
+      upstreamStatus: undefined,
+      upstreamRequestId: undefined,
+    });
+    expect(outcomeOf(412, { code: 'BFF.PRECONDITION_FAILED', upstream: { status: 1 } }, false)).toMatchObject({
+      errorCode: undefined,
+      upstreamStatus: undefined,
+    });
   });
 });

@@ -44,7 +44,12 @@ const OPTIONS = { changeDeadlineMs: 2_000, lockWaitMs: 5_000, statementTimeoutMs
 
 function lifecycle(options: Partial<AuditOptions> = {}) {
   const audit = new FakeAudit();
-  const owner = new ChangeAttemptLifecycle({} as HttpAdapterHost, audit as unknown as AuditService, {} as RateLimiter, { ...OPTIONS, ...options } as AuditOptions);
+  const owner = new ChangeAttemptLifecycle(
+    {} as HttpAdapterHost,
+    audit as unknown as AuditService,
+    {} as RateLimiter,
+    { ...OPTIONS, ...options } as AuditOptions,
+  );
   return { audit, owner };
 }
 
@@ -56,7 +61,10 @@ const newAttempt = (deadlineMs = OPTIONS.changeDeadlineMs) => {
 };
 
 /** A change whose steps log themselves into `events`; `overrides` replace steps. */
-function change(events: string[], overrides: Partial<Change<string[], { requestId: string }>> = {}): Change<string[], { requestId: string }> & { signals: AbortSignal[] } {
+function change(
+  events: string[],
+  overrides: Partial<Change<string[], { requestId: string }>> = {},
+): Change<string[], { requestId: string }> & { signals: AbortSignal[] } {
   const signals: AbortSignal[] = [];
   return {
     signals,
@@ -97,14 +105,22 @@ describe('ChangeAttemptLifecycle.run', () => {
     expect(audit.finals).toEqual([
       {
         intentId: attempt.id,
-        record: expect.objectContaining({ id: attempt.id, outcome: 'succeeded', http_status: 200, error_code: null, upstream_status: 200, upstream_request_id: 'smn-id', amends: null }),
+        record: expect.objectContaining({
+          id: attempt.id,
+          outcome: 'succeeded',
+          http_status: 200,
+          error_code: null,
+          upstream_status: 200,
+          upstream_request_id: 'smn-id',
+          amends: null,
+        }),
         timeoutMs: expect.any(Number),
       },
     ]);
     expect(attempt).toMatchObject({ intentCommitted: true, forwarded: true, recorded: true, failure: undefined });
   });
 
-  it('keeps the final record\'s share of the deadline back from the lock wait, the read, the intent and the forward', async () => {
+  it("keeps the final record's share of the deadline back from the lock wait, the read, the intent and the forward", async () => {
     // Reserve: min(statement timeout 300, deadline/4 = 500) = 300; budget ≈ 2000 − 300.
     const { audit, owner } = lifecycle();
     const steps = change(audit.events);
@@ -135,19 +151,23 @@ describe('ChangeAttemptLifecycle.run', () => {
   it.each<[string, (audit: FakeAudit) => Partial<Change<string[], { requestId: string }>>, string[]]>([
     [
       'a failed precondition',
-      () => ({ check: () => { throw new BffError(412, 'BFF.PRECONDITION_FAILED', 'changed'); } }),
+      () => ({
+        check: () => {
+          throw new BffError(412, 'BFF.PRECONDITION_FAILED', 'changed');
+        },
+      }),
       [`lock ${PROJECT}`, 'read', 'release'],
     ],
     [
       'a failed read before',
-      () => ({ readBefore: async () => { throw new BffError(502, 'BFF.UPSTREAM_UNAVAILABLE', 'down'); } }),
+      () => ({
+        readBefore: async () => {
+          throw new BffError(502, 'BFF.UPSTREAM_UNAVAILABLE', 'down');
+        },
+      }),
       [`lock ${PROJECT}`, 'release'],
     ],
-    [
-      'a lock lost before the intent',
-      (audit) => ({ check: () => audit.lock.abort(new Error('session died')) }),
-      [`lock ${PROJECT}`, 'read', 'release'],
-    ],
+    ['a lock lost before the intent', (audit) => ({ check: () => audit.lock.abort(new Error('session died')) }), [`lock ${PROJECT}`, 'read', 'release']],
   ])('after %s: no intent, nothing forwarded, no record written here (the onSend hook writes it), lock released', async (_, steps, events) => {
     const { audit, owner } = lifecycle();
     const attempt = newAttempt();
@@ -178,8 +198,16 @@ describe('ChangeAttemptLifecycle.run', () => {
   });
 
   it.each<[string, Error, Partial<NewAuditRecord>]>([
-    ['SMN refused it', new SmnRejectedError({ status: 400, code: 'SMN.0141', request_id: 'smn-id' }, 'no topic'), { outcome: 'rejected', http_status: 400, error_code: 'SMN.0141', upstream_status: 400, upstream_request_id: 'smn-id' }],
-    ['the answer was lost', new BffError(504, 'BFF.UPSTREAM_TIMEOUT', 'slow', { outcomeUnknown: true }), { outcome: 'unknown', http_status: 504, error_code: 'BFF.UPSTREAM_TIMEOUT' }],
+    [
+      'SMN refused it',
+      new SmnRejectedError({ status: 400, code: 'SMN.0141', request_id: 'smn-id' }, 'no topic'),
+      { outcome: 'rejected', http_status: 400, error_code: 'SMN.0141', upstream_status: 400, upstream_request_id: 'smn-id' },
+    ],
+    [
+      'the answer was lost',
+      new BffError(504, 'BFF.UPSTREAM_TIMEOUT', 'slow', { outcomeUnknown: true }),
+      { outcome: 'unknown', http_status: 504, error_code: 'BFF.UPSTREAM_TIMEOUT' },
+    ],
     ['a provable connection failure', new BffError(502, 'BFF.UPSTREAM_UNAVAILABLE', 'refused'), { outcome: 'failed', http_status: 502 }],
     ['an unexpected error', new TypeError('bug'), { outcome: 'unknown', http_status: 500 }],
   ])('writes the final record of a forward that failed because %s, and rethrows', async (_, thrown, record) => {

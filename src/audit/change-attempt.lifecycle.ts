@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
+import { toErrorReply } from '../common/error-envelope';
 import { RateLimiter } from '../rate-limit/rate-limiter.service';
 import { outcomeOf } from './attempt-outcome';
 import { toJsonValue } from './audit-chain';
@@ -96,7 +97,11 @@ export class ChangeAttemptLifecycle implements OnModuleInit {
       return { before, result };
     } catch (error) {
       attempt.failure = error;
-      if (attempt.intentCommitted) await this.finish(attempt, outcomeOf(statusOf(error), error, attempt.forwarded));
+      if (attempt.intentCommitted) {
+        // What the caller will receive, as the filter will answer it, also for errors that are not ours.
+        const reply = toErrorReply(error, attempt.requestId);
+        await this.finish(attempt, { ...outcomeOf(reply.status, error, attempt.forwarded), errorCode: reply.body.code });
+      }
       throw error;
     } finally {
       await lock?.release();
@@ -172,10 +177,6 @@ function lockLostAfterForwarding(cause: unknown): BffError {
     'The audit store connection holding the project lock was lost while the change was forwarded; whether it applied is unknown. GET the configuration to see.',
     { cause, outcomeUnknown: true },
   );
-}
-
-function statusOf(error: unknown): number {
-  return error instanceof BffError ? error.status : 500;
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

@@ -19,7 +19,7 @@ const fastifyError = (code: string, statusCode: number) => Object.assign(new Err
 
 describe('toErrorReply', () => {
   describe('BffError', () => {
-    it('is written as it is: status, code, message and headers, with this request\'s id', () => {
+    it("is written as it is: status, code, message and headers, with this request's id", () => {
       const error = new BffError(412, 'BFF.PRECONDITION_FAILED', 'Changed.', { headers: { etag: '"x"' } });
       expect(toErrorReply(error, REQUEST_ID)).toEqual({
         status: 412,
@@ -39,13 +39,13 @@ describe('toErrorReply', () => {
       expect(toErrorReply(new BffError(400, 'BFF.VALIDATION_FAILED', 'Invalid.', { errors: [] }), REQUEST_ID).body).not.toHaveProperty('errors');
     });
 
-    it('answers with SMN\'s request id when SMN answered, and keeps what SMN said', () => {
+    it("answers with SMN's request id when SMN answered, and keeps what SMN said", () => {
       const upstream = { status: 400, code: 'SMN.0141', request_id: 'smn-id' };
       const reply = toErrorReply(new BffError(400, 'SMN.0141', 'No topic.', { upstream }), REQUEST_ID);
       expect(reply.body).toEqual({ request_id: 'smn-id', code: 'SMN.0141', message: 'No topic.', upstream });
     });
 
-    it('falls back to this request\'s id when SMN gave none', () => {
+    it("falls back to this request's id when SMN gave none", () => {
       expect(toErrorReply(new BffError(502, 'BFF.UPSTREAM_UNAVAILABLE', 'Down.', { upstream: { status: 503 } }), REQUEST_ID).body.request_id).toBe(REQUEST_ID);
     });
 
@@ -57,7 +57,7 @@ describe('toErrorReply', () => {
     });
   });
 
-  describe('Fastify\'s errors', () => {
+  describe("Fastify's errors", () => {
     it.each([
       ['FST_ERR_CTP_BODY_TOO_LARGE', 413, 413, 'BFF.PAYLOAD_TOO_LARGE', 'The request body exceeds 64 KiB.'],
       ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, 415, 'BFF.UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON (Content-Type: application/json).'],
@@ -65,7 +65,11 @@ describe('toErrorReply', () => {
       ['FST_ERR_CTP_INVALID_CONTENT_LENGTH', 400, 400, 'BFF.VALIDATION_FAILED', 'Content-Length does not match the body.'],
       ['FST_ERR_CTP_INVALID_JSON_BODY', 400, 400, 'BFF.VALIDATION_FAILED', 'The request body is not valid JSON.'],
     ])('%s (%i) → %i %s with a message of its own', (code, statusCode, status, envelopeCode, message) => {
-      expect(toErrorReply(fastifyError(code, statusCode), REQUEST_ID)).toEqual({ status, headers: {}, body: { request_id: REQUEST_ID, code: envelopeCode, message } });
+      expect(toErrorReply(fastifyError(code, statusCode), REQUEST_ID)).toEqual({
+        status,
+        headers: {},
+        body: { request_id: REQUEST_ID, code: envelopeCode, message },
+      });
     });
 
     it('maps an unlisted Fastify code by its status', () => {
@@ -74,7 +78,7 @@ describe('toErrorReply', () => {
   });
 
   describe('JSON syntax errors', () => {
-    it('with status 400 (the parser\'s) → 400 without the parser\'s text', () => {
+    it("with status 400 (the parser's) → 400 without the parser's text", () => {
       const error = Object.assign(new SyntaxError('Unexpected token } in JSON at position 12'), { statusCode: 400 });
       expect(toErrorReply(error, REQUEST_ID)).toEqual({
         status: 400,
@@ -94,7 +98,7 @@ describe('toErrorReply', () => {
       ['BadRequestException', new BadRequestException('bad thing'), 400, 'BFF.VALIDATION_FAILED', 'bad thing'],
       ['UnauthorizedException', new UnauthorizedException(), 401, 'BFF.UNAUTHENTICATED', 'Unauthorized'],
       ['ForbiddenException', new ForbiddenException(), 403, 'BFF.FORBIDDEN', 'Forbidden'],
-      ['NotFoundException (Nest\'s unknown route)', new NotFoundException('Cannot GET /x'), 404, 'BFF.NOT_FOUND', 'No such route.'],
+      ["NotFoundException (Nest's unknown route)", new NotFoundException('Cannot GET /x'), 404, 'BFF.NOT_FOUND', 'No such route.'],
       ['MethodNotAllowedException', new MethodNotAllowedException(), 405, 'BFF.NOT_FOUND', 'No such route.'],
       ['PreconditionFailedException', new PreconditionFailedException(), 412, 'BFF.PRECONDITION_FAILED', 'Precondition Failed'],
       ['PayloadTooLargeException', new PayloadTooLargeException(), 413, 'BFF.PAYLOAD_TOO_LARGE', 'Payload Too Large'],

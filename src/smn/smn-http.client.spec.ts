@@ -1,4 +1,5 @@
 import type { HttpService } from '@nestjs/axios';
+import { HttpTimeoutError } from '../http/outbound-http.errors';
 import { AxiosError, AxiosHeaders, CanceledError, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { BffError } from '../common/bff-error';
 import { requestContext } from '../common/request-context';
@@ -65,17 +66,19 @@ function client(steps: Step[], options: { resilience?: Partial<UpstreamPolicyCon
     maxSockets: 1,
     ...(options.resilience === 'one attempt' ? {} : options.resilience),
   };
-  const resilience = options.resilience === 'one attempt' || !options.resilience ? (oneAttempt as unknown as UpstreamResilience) : new UpstreamResilience(policy);
+  const resilience =
+    options.resilience === 'one attempt' || !options.resilience ? (oneAttempt as unknown as UpstreamResilience) : new UpstreamResilience(policy);
   const config = { smn: { upstream: policy } } as AppConfig;
   return { smn: new SmnHttpClient(http, endpoints, authorizer, resilience, config), requests, authorizer };
 }
 
-const failureOf = (promise: Promise<unknown>) => promise.then(
-  () => {
-    throw new Error('expected a failure');
-  },
-  (error: unknown) => error as BffError,
-);
+const failureOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error as BffError,
+  );
 
 describe('SmnHttpClient', () => {
   describe('a well-formed answer', () => {
@@ -95,8 +98,9 @@ describe('SmnHttpClient', () => {
         timeout: 1_234,
         responseType: 'text',
       });
-      expect(Object.keys(sent.headers as object).sort()).toEqual(['authorization', 'content-type', 'user-agent', 'x-project-id', 'x-request-id', 'x-sdk-date']);
-      expect(sent.headers).toMatchObject({ 'x-request-id': 'corr-1', 'x-project-id': PROJECT, 'content-type': 'application/json' });
+      // The user agent and the correlation id are the outbound HTTP module's to add (src/http/).
+      expect(Object.keys(sent.headers as object).sort()).toEqual(['authorization', 'content-type', 'x-project-id', 'x-sdk-date']);
+      expect(sent.headers).toMatchObject({ 'x-project-id': PROJECT, 'content-type': 'application/json' });
       expect(sent.validateStatus?.(500)).toBe(true);
     });
 
@@ -113,7 +117,7 @@ describe('SmnHttpClient', () => {
     });
   });
 
-  describe('interpret: SMN\'s answer → typed error', () => {
+  describe("interpret: SMN's answer → typed error", () => {
     it.each<[string, Answer, Record<string, unknown>, new (...args: never[]) => BffError]>([
       [
         'an SMN refusal {code, message}',
@@ -128,30 +132,60 @@ describe('SmnHttpClient', () => {
         SmnRejectedError,
       ],
       [
-        'a refusal without a body (the header\'s request id)',
+        "a refusal without a body (the header's request id)",
         { status: 400, headers: { 'x-request-id': 'hdr-id' } },
         { status: 400, code: 'HTTP.400', message: 'SMN rejected the request (HTTP 400).', upstream: { status: 400, request_id: 'hdr-id' } },
         SmnRejectedError,
       ],
       [
-        'the body\'s request id over the header\'s',
+        "the body's request id over the header's",
         { status: 409, body: { request_id: SMN_ID, code: 'SMN.1' }, headers: { 'x-request-id': 'hdr-id' } },
         { status: 409, upstream: { status: 409, code: 'SMN.1', request_id: SMN_ID } },
         SmnRejectedError,
       ],
-      ['401: our credentials', { status: 401, body: { error_code: 'APIGW.0301' } }, { status: 502, code: 'BFF.UPSTREAM_AUTH_FAILED', upstream: { status: 401, code: 'APIGW.0301' } }, SmnAuthFailedError],
-      ['403: our credentials', { status: 403, body: { code: 'SMN.0001' } }, { status: 502, code: 'BFF.UPSTREAM_AUTH_FAILED', upstream: { status: 403, code: 'SMN.0001' } }, SmnAuthFailedError],
-      ['429 with Retry-After in seconds', { status: 429, headers: { 'retry-after': '3' } }, { status: 503, code: 'BFF.UPSTREAM_THROTTLED', retryAfterMs: 3_000, headers: { 'retry-after': '3' } }, SmnThrottledError],
+      [
+        '401: our credentials',
+        { status: 401, body: { error_code: 'APIGW.0301' } },
+        { status: 502, code: 'BFF.UPSTREAM_AUTH_FAILED', upstream: { status: 401, code: 'APIGW.0301' } },
+        SmnAuthFailedError,
+      ],
+      [
+        '403: our credentials',
+        { status: 403, body: { code: 'SMN.0001' } },
+        { status: 502, code: 'BFF.UPSTREAM_AUTH_FAILED', upstream: { status: 403, code: 'SMN.0001' } },
+        SmnAuthFailedError,
+      ],
+      [
+        '429 with Retry-After in seconds',
+        { status: 429, headers: { 'retry-after': '3' } },
+        { status: 503, code: 'BFF.UPSTREAM_THROTTLED', retryAfterMs: 3_000, headers: { 'retry-after': '3' } },
+        SmnThrottledError,
+      ],
       ['429 without Retry-After (1 s)', { status: 429 }, { retryAfterMs: 1_000, headers: { 'retry-after': '1' } }, SmnThrottledError],
       ['429 with an unreadable Retry-After (1 s)', { status: 429, headers: { 'retry-after': 'soon' } }, { retryAfterMs: 1_000 }, SmnThrottledError],
-      ['500: not retried', { status: 500, body: { code: 'SMN.0018' } }, { status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', retryable: false, upstream: { status: 500, code: 'SMN.0018' } }, SmnUnavailableError],
+      [
+        '500: not retried',
+        { status: 500, body: { code: 'SMN.0018' } },
+        { status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', retryable: false, upstream: { status: 500, code: 'SMN.0018' } },
+        SmnUnavailableError,
+      ],
       ['502: retried', { status: 502 }, { status: 502, retryable: true, upstream: { status: 502 } }, SmnUnavailableError],
       ['503: retried', { status: 503 }, { retryable: true }, SmnUnavailableError],
       ['504: retried', { status: 504 }, { retryable: true }, SmnUnavailableError],
       ['a redirect (never expected)', { status: 302 }, { status: 502, retryable: false, upstream: { status: 302 } }, SmnUnavailableError],
-      ['a 200 that is not JSON', { status: 200, body: '<html>', headers: { 'x-request-id': 'hdr-id' } }, { status: 502, message: expect.stringContaining('cannot read'), upstream: { status: 200, request_id: 'hdr-id' } }, SmnUnavailableError],
+      [
+        'a 200 that is not JSON',
+        { status: 200, body: '<html>', headers: { 'x-request-id': 'hdr-id' } },
+        { status: 502, message: expect.stringContaining('cannot read'), upstream: { status: 200, request_id: 'hdr-id' } },
+        SmnUnavailableError,
+      ],
       ['a 200 without a request id', { status: 200, body: { callback: [] } }, { status: 502, retryable: false }, SmnUnavailableError],
-      ['a 200 listing an unknown event type', { status: 200, body: { request_id: SMN_ID, callback: [{ event_type: 'x', topic_urn: 'u' }] } }, { status: 502, upstream: { status: 200, request_id: SMN_ID } }, SmnUnavailableError],
+      [
+        'a 200 listing an unknown event type',
+        { status: 200, body: { request_id: SMN_ID, callback: [{ event_type: 'x', topic_urn: 'u' }] } },
+        { status: 502, upstream: { status: 200, request_id: SMN_ID } },
+        SmnUnavailableError,
+      ],
     ])('%s', async (_, answer, expected, type) => {
       const { smn } = client([answer], { resilience: 'one attempt' });
       const error = await failureOf(smn.listSmsCallbacks(PROJECT));
@@ -180,13 +214,20 @@ describe('SmnHttpClient', () => {
     });
   });
 
-  describe('transportError: axios\'s errors → typed errors', () => {
+  describe("transportError: axios's errors → typed errors", () => {
     it.each<[string, Error, (error: BffError) => void]>([
-      ['ECONNABORTED (attempt timeout)', axiosError('ECONNABORTED'), (e) => expect(e).toBeInstanceOf(SmnTimeoutError)],
-      ['ETIMEDOUT (attempt timeout, clarified)', axiosError('ETIMEDOUT'), (e) => expect(e).toBeInstanceOf(SmnTimeoutError)],
-      ['ECONNREFUSED', axiosError('ECONNREFUSED'), (e) => expect(e).toMatchObject({ status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', retryable: true, message: expect.stringContaining('ECONNREFUSED') })],
+      ['the attempt timeout (HttpTimeoutError)', new HttpTimeoutError(1_234), (e) => expect(e).toBeInstanceOf(SmnTimeoutError)],
+      [
+        'ECONNREFUSED',
+        axiosError('ECONNREFUSED'),
+        (e) => expect(e).toMatchObject({ status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', retryable: true, message: expect.stringContaining('ECONNREFUSED') }),
+      ],
       ['ECONNRESET', axiosError('ECONNRESET'), (e) => expect(e).toMatchObject({ status: 502, retryable: true, upstream: undefined })],
-      ['an axios error without a code', axiosError(undefined), (e) => expect(e).toMatchObject({ status: 502, message: expect.stringContaining('network error') })],
+      [
+        'an axios error without a code',
+        axiosError(undefined),
+        (e) => expect(e).toMatchObject({ status: 502, message: expect.stringContaining('network error') }),
+      ],
     ])('%s', async (_, thrown, check) => {
       const { smn } = client([thrown], { resilience: 'one attempt' });
       const error = await failureOf(smn.listSmsCallbacks(PROJECT));
@@ -194,13 +235,13 @@ describe('SmnHttpClient', () => {
       if (error instanceof SmnUnavailableError) expect(error.cause).toBe(thrown);
     });
 
-    it('passes ERR_CANCELED (the deadline\'s abort) on for the resilience layer to report', async () => {
+    it("passes ERR_CANCELED (the deadline's abort) on for the resilience layer to report", async () => {
       const canceled = new CanceledError('canceled');
       const { smn } = client([canceled], { resilience: 'one attempt' });
       await expect(smn.listSmsCallbacks(PROJECT)).rejects.toBe(canceled);
     });
 
-    it('passes on errors that are not axios\'s (e.g. signing) as they are', async () => {
+    it("passes on errors that are not axios's (e.g. signing) as they are", async () => {
       const bug = new TypeError('bug');
       const { smn } = client([bug], { resilience: 'one attempt' });
       await expect(smn.listSmsCallbacks(PROJECT)).rejects.toBe(bug);
@@ -208,7 +249,7 @@ describe('SmnHttpClient', () => {
   });
 
   describe('updates: whether a failed change may have been applied (mayHaveReachedSmn, withUnknownOutcome)', () => {
-    it('answers SMN\'s request id', async () => {
+    it("answers SMN's request id", async () => {
       const { smn } = client([{ status: 200, body: { request_id: SMN_ID } }]);
       await expect(smn.updateSmsCallbacks(PROJECT, CALLBACKS)).resolves.toEqual({ requestId: SMN_ID });
     });
@@ -232,12 +273,20 @@ describe('SmnHttpClient', () => {
     });
 
     it.each<[string, Step, Record<string, unknown>]>([
-      ['a 500', { status: 500, body: { code: 'SMN.0018', request_id: SMN_ID } }, { status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', upstream: { status: 500, code: 'SMN.0018', request_id: SMN_ID } }],
+      [
+        'a 500',
+        { status: 500, body: { code: 'SMN.0018', request_id: SMN_ID } },
+        { status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', upstream: { status: 500, code: 'SMN.0018', request_id: SMN_ID } },
+      ],
       ['a 503', { status: 503 }, { status: 502, upstream: { status: 503 } }],
-      ['an attempt timeout', axiosError('ECONNABORTED'), { status: 504, code: 'BFF.UPSTREAM_TIMEOUT' }],
+      ['an attempt timeout', new HttpTimeoutError(1_234), { status: 504, code: 'BFF.UPSTREAM_TIMEOUT' }],
       ['a reset connection', axiosError('ECONNRESET'), { status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE' }],
       ['a 2xx that cannot be read', { status: 200, body: 'OK' }, { status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', upstream: { status: 200 } }],
-      ['a cancelled attempt', new CanceledError('canceled'), { status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', message: expect.stringContaining('could not be reached') }],
+      [
+        'a cancelled attempt',
+        new CanceledError('canceled'),
+        { status: 502, code: 'BFF.UPSTREAM_UNAVAILABLE', message: expect.stringContaining('could not be reached') },
+      ],
     ])('after %s it may have been applied: the same failure, marked unknown', async (_, step, expected) => {
       const { smn } = client([step], { resilience: 'one attempt' });
       const error = await failureOf(smn.updateSmsCallbacks(PROJECT, CALLBACKS));
@@ -249,7 +298,7 @@ describe('SmnHttpClient', () => {
 
     it('keeps the headers of the failure it marks (Retry-After of a breaker or throttle)', async () => {
       // A timeout first (may have applied), then throttling on the retry: the caller still gets Retry-After.
-      const { smn } = client([axiosError('ECONNABORTED'), { status: 429, headers: { 'retry-after': '4' } }], { resilience: { maxRetries: 1 } });
+      const { smn } = client([new HttpTimeoutError(1_234), { status: 429, headers: { 'retry-after': '4' } }], { resilience: { maxRetries: 1 } });
       const error = await failureOf(smn.updateSmsCallbacks(PROJECT, CALLBACKS));
       expect(error).toMatchObject({ status: 503, code: 'BFF.UPSTREAM_THROTTLED', outcomeUnknown: true, headers: { 'retry-after': '4' } });
     });
@@ -275,7 +324,7 @@ describe('SmnHttpClient', () => {
       expect(error).toMatchObject({ status: 504, code: 'BFF.UPSTREAM_TIMEOUT', outcomeUnknown: true });
     });
 
-    it('marks a PUT that the caller\'s signal aborted in flight as unknown', async () => {
+    it("marks a PUT that the caller's signal aborted in flight as unknown", async () => {
       const { smn } = client([hangUntilAborted], { resilience: { deadlineMs: 5_000 } });
       const error = await failureOf(smn.updateSmsCallbacks(PROJECT, CALLBACKS, { signal: AbortSignal.timeout(20) }));
       expect(error).toMatchObject({ status: 504, code: 'BFF.UPSTREAM_TIMEOUT', outcomeUnknown: true });

@@ -35,7 +35,8 @@ export class UpstreamResilience {
   async execute<T>(endpoint: string, attempt: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
     const { policy } = this.policyFor(endpoint);
     try {
-      return await policy.execute(({ signal }) => attempt(signal), outer);
+      // A backoff that ends after the deadline must not start one more attempt (signing, maybe an IAM token).
+      return await policy.execute(({ signal }) => (signal.aborted ? Promise.reject(new TaskCancelledError()) : attempt(signal)), outer);
     } catch (error) {
       if (outer?.aborted) throw new SmnTimeoutError(`${this.service} did not answer within the time left to this request.`);
       if (error instanceof BrokenCircuitError) {

@@ -71,7 +71,7 @@ describe('SmsCallbackService', () => {
   });
 
   describe('list', () => {
-    it('maps SMN\'s list to the wire shape with the ETag of the whole configuration', async () => {
+    it("maps SMN's list to the wire shape with the ETag of the whole configuration", async () => {
       port.callbacks = [
         { eventType: 'sms_fail_event', topicUrn: urn('f') },
         { eventType: 'sms_reply_event', topicUrn: urn('r') },
@@ -95,7 +95,7 @@ describe('SmsCallbackService', () => {
       expect(port.lists).toEqual([]);
     });
 
-    it('lets the port\'s typed errors through as they are', async () => {
+    it("lets the port's typed errors through as they are", async () => {
       port.failure = new SmnRejectedError({ status: 400, code: 'SMN.0100' }, 'bad');
       await expect(service.list(PROJECT, {})).rejects.toBe(port.failure);
     });

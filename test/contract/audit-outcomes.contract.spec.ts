@@ -411,11 +411,8 @@ describe('audit: every PUT attempt leaves exactly one record with its outcome', 
 
   it.each(ROWS)('$outcome: $name', expectOneRecord);
 
-  // Known defect (change-attempt.lifecycle.ts): the final record of a forwarded attempt takes its code from
-  // the error only when it is a BffError, so an unexpected error after forwarding is recorded with
-  // error_code null while the caller received BFF.INTERNAL (the same error before forwarding records it).
-  // When this starts failing, the defect is fixed: move the row into ROWS.
-  it.failing('unknown: an unexpected error after forwarding (500) records the code the caller received', () =>
+  // The final record of a forwarded attempt carries the code the caller received, also for errors that are not ours.
+  it('unknown: an unexpected error after forwarding (500) records the code the caller received', () =>
     expectOneRecord({
       name: 'an unexpected error after forwarding',
       outcome: 'unknown',
@@ -426,8 +423,7 @@ describe('audit: every PUT attempt leaves exactly one record with its outcome', 
       upstream: { status: null, requestId: null },
       before: [],
       applied: true,
-    }),
-  );
+    }));
 
   it('serves the records through GET /audit/events exactly as stored', async () => {
     const requestId = newRequestId('served');
