@@ -24,11 +24,10 @@ function esmPackages(root = join(__dirname, 'node_modules')) {
 
 const escapeRegExp = (name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-/** One jest run covers unit specs beside the code and the suites under test/. */
-module.exports = {
+/** What every tier shares: swc for TypeScript and for the ESM-only packages, and the setup file. */
+const base = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/src', '<rootDir>/test'],
-  testMatch: ['**/*.spec.ts'],
+  rootDir: __dirname,
   transform: {
     '^.+\\.(t|j)s$': [
       '@swc/jest',
@@ -45,5 +44,53 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escapeRegExp).join('|')})/)`],
   setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
   testTimeout: 30000,
+};
+
+/** Specs beside the code that touch the file system or a loopback server: integration, not unit. */
+const SRC_WITH_IO = [
+  'src/config/load-config.spec.ts',
+  'src/audit/data-dir-lock.spec.ts',
+  'src/audit/audit-signing-key.spec.ts',
+  'src/emulator/emulator.spec.ts',
+  'src/emulator/faults.spec.ts',
+  'src/emulator/admin-api.spec.ts',
+  'src/http/undici-axios-adapter.spec.ts',
+];
+
+/** Suites that run processes: the built server, the verify CLI, signals, crashes, several instances, a fault proxy. */
+const E2E = [
+  'test/e2e/resilience.e2e.spec.ts',
+  'test/e2e/production-refusal.e2e.spec.ts',
+  'test/e2e/store-faults.e2e.spec.ts',
+  'test/e2e/two-instances.e2e.spec.ts',
+  'test/audit-e2e/audit-crash.e2e.spec.ts',
+  'test/audit-e2e/audit-tamper-cli.e2e.spec.ts',
+];
+
+const at = (paths) => paths.map((path) => `<rootDir>/${path}`);
+
+/**
+ * The test tiers as jest projects (`npm test` runs them all; `npm run test:<tier>` one): unit — pure code,
+ * beside it; contract — the real app (controllers, guards, pipes, filter) over fake ports; integration — real
+ * PGlite, PostgreSQL, Redis and the emulator, in process; e2e — processes.
+ */
+module.exports = {
+  projects: [
+    {
+      ...base,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/signer/**/*.spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...SRC_WITH_IO.map(escapeRegExp)],
+    },
+    { ...base, displayName: 'contract', testMatch: ['<rootDir>/test/contract/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'integration',
+      testMatch: [...at(SRC_WITH_IO), '<rootDir>/test/{audit,audit-e2e,auth,e2e,emulator,http,support}/**/*.spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...E2E.map(escapeRegExp)],
+    },
+    { ...base, displayName: 'e2e', testMatch: at(E2E) },
+  ],
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
 };
