@@ -36,7 +36,7 @@ export class SmnHttpClient extends SmnPort {
 
   async listSmsCallbacks(projectId: string, eventType?: SmsEventType, options: SmnCallOptions = {}): Promise<SmsCallbackList> {
     const query = eventType ? `?event_type=${encodeURIComponent(eventType)}` : '';
-    const answer = await this.call('GET', projectId, query, undefined, options.signal);
+    const answer = await this.call('GET', projectId, `${callbackPath(projectId)}${query}`, undefined, options.signal);
     const body = answer.body as { request_id?: unknown; callback?: unknown };
     if (typeof body?.request_id !== 'string' || !Array.isArray(body.callback) || !body.callback.every(isWireCallback)) {
       throw malformed(answer);
@@ -54,7 +54,7 @@ export class SmnHttpClient extends SmnPort {
     const noteFailure = (error: unknown) => (mayHaveApplied ||= mayHaveReachedSmn(error));
     let answer: UpstreamAnswer;
     try {
-      answer = await this.call('PUT', projectId, '', body, options.signal, noteFailure);
+      answer = await this.call('PUT', projectId, callbackPath(projectId), body, options.signal, noteFailure);
     } catch (error) {
       throw mayHaveApplied ? withUnknownOutcome(error) : error;
     }
@@ -64,10 +64,11 @@ export class SmnHttpClient extends SmnPort {
     return { requestId };
   }
 
+  /** One operation on the project's regional endpoint: `path` (with its query) is the operation's own. */
   private async call(
     method: 'GET' | 'PUT',
     projectId: string,
-    query: string,
+    path: string,
     body?: string,
     outer?: AbortSignal,
     onAttemptFailed?: (error: unknown) => void,
@@ -75,7 +76,7 @@ export class SmnHttpClient extends SmnPort {
     const region = this.endpoints.regionOf(projectId);
     if (!region) throw new Error(`project ${projectId} has no configured region`); // the service checks first
     const baseUrl = this.endpoints.baseUrlFor(region);
-    const url = `${baseUrl}/v2/${projectId}/notifications/sms/callback${query}`;
+    const url = `${baseUrl}${path}`;
 
     return this.resilience.execute(
       baseUrl,
@@ -148,6 +149,9 @@ export class SmnHttpClient extends SmnPort {
     throw new SmnUnavailableError(`SMN failed (HTTP ${status}).`, upstream, status === 502 || status === 503 || status === 504);
   }
 }
+
+/** ListSmsEvent and UpdateSmsEvent (docs/upstream-smn.md §2, §3). */
+const callbackPath = (projectId: string) => `/v2/${projectId}/notifications/sms/callback`;
 
 interface WireCallback {
   event_type: SmsEventType;
