@@ -3,15 +3,14 @@ import { Test } from '@nestjs/testing';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import pino from 'pino';
+import { appAdapterAndOptions, configureApp } from '../../../src/app.factory';
 import { AppModule } from '../../../src/app.module';
 import { AuditSigningKey } from '../../../src/audit/audit-signing-key';
 import { AuditStore } from '../../../src/audit/audit.store';
 import type { AuditRecord } from '../../../src/audit/audit.types';
 import { verifyAuditChain } from '../../../src/audit/verify-audit-chain';
-import { DEVELOPMENT_API_KEY } from '../../../src/auth/auth.options';
-import { configureHttp, createHttpAdapter } from '../../../src/common/http-setup';
 import { PinoNestLogger } from '../../../src/common/logger';
-import { createValidationPipe } from '../../../src/common/validation';
+import { DEVELOPMENT_API_KEY } from '../../../src/auth/auth.options';
 import type { AppConfig } from '../../../src/config/app-config';
 import { loadConfig } from '../../../src/config/load-config';
 import { SmnPort } from '../../../src/smn/smn.port';
@@ -135,21 +134,11 @@ export async function startContractApp(options: ContractAppOptions = {}): Promis
     .setLogger(new PinoNestLogger(logger))
     .compile();
 
-  // Duplicated from createApp (src/app.factory.ts), which builds its app with NestFactory and so cannot take
-  // overrides; without Swagger, which these suites do not need. Keep in step with app.factory.ts.
-  const trustProxy = config.http.trustedProxies.length ? config.http.trustedProxies : false;
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(logger, { trustProxy }), {
-    logger: new PinoNestLogger(logger),
-    abortOnError: false,
-    bodyParser: false,
-  });
-  configureHttp(app);
-  app.useGlobalPipes(createValidationPipe());
-  if (config.http.corsOrigins.length) app.enableCors({ origin: config.http.corsOrigins, credentials: false });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(...appAdapterAndOptions(config, logger));
+  configureApp(app, config);
   await app.init();
   const fastify = app.getHttpAdapter().getInstance();
   await fastify.ready();
-  // End of the duplicated part.
 
   const defaultKey = options.defaultKey ?? DEV_KEY;
   const headersOf = (request: ContractRequest = {}) => {
