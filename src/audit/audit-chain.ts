@@ -1,5 +1,5 @@
 import { createHash, KeyObject, sign, verify } from 'node:crypto';
-import { AuditRecordBody, JsonValue } from './audit.types';
+import { AuditAttemptColumns, AuditRecordBody, JsonValue } from './audit.types';
 
 /** `prev_hash` of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -102,3 +102,26 @@ export function verifyHashSignature(publicKey: KeyObject, hash: string, signatur
     return false;
   }
 }
+
+/**
+ * Brings the attempt fields into the exact form the database returns them in (lower-case uuid,
+ * millisecond ISO time, jsonb-safe JSON, null for absent), so the hash survives the round trip.
+ */
+export function normaliseAttempt(attempt: AuditAttemptColumns): AuditAttemptColumns {
+  return {
+    id: attempt.id.toLowerCase(),
+    request_id: toSafeText(attempt.request_id),
+    started_at: new Date(attempt.started_at).toISOString(),
+    actor_kind: attempt.actor_kind,
+    actor_subject: toSafeTextOrNull(attempt.actor_subject),
+    actor_client_id: toSafeTextOrNull(attempt.actor_client_id),
+    source_ip: toSafeText(attempt.source_ip),
+    user_agent: toSafeTextOrNull(attempt.user_agent),
+    project_id: toSafeText(attempt.project_id),
+    requested: toJsonValue(attempt.requested),
+    before: attempt.before === undefined ? null : toJsonValue(attempt.before),
+  };
+}
+
+/** Nullable text as a text column returns it. */
+export const toSafeTextOrNull = (value: string | null | undefined): string | null => (value == null ? null : toSafeText(value));

@@ -2,7 +2,7 @@ import { Kysely, Selectable, sql, Transaction } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
-import { AuditSigner, chainHash, toJsonValue, toSafeText } from './audit-chain';
+import { AuditSigner, chainHash, normaliseAttempt, toSafeTextOrNull } from './audit-chain';
 import { AuditDatabase, AuditIntentsTable, AuditRecordsTable } from './audit-database';
 import { migrateAuditSchema } from './audit.migrations';
 import { AuditStore } from './audit.store';
@@ -211,9 +211,9 @@ async function append(trx: Transaction<AuditDatabase>, head: Head, record: NewAu
     ...normaliseAttempt(record),
     outcome: record.outcome,
     http_status: record.http_status ?? null,
-    error_code: text(record.error_code),
+    error_code: toSafeTextOrNull(record.error_code),
     upstream_status: record.upstream_status ?? null,
-    upstream_request_id: text(record.upstream_request_id),
+    upstream_request_id: toSafeTextOrNull(record.upstream_request_id),
     duration_ms: record.duration_ms ?? null,
     amends: record.amends ?? null,
     // Taken under the lock, so recorded_at follows chain order within one clock.
@@ -236,28 +236,6 @@ async function append(trx: Transaction<AuditDatabase>, head: Head, record: NewAu
   await trx.updateTable('audit_chain_head').set({ seq, hash }).where('id', '=', 1).execute();
   return { ...body, seq: Number(seq), prev_hash: head.hash, hash, signature };
 }
-
-/**
- * Brings the attempt fields into the exact form the database returns them in (lower-case uuid,
- * millisecond ISO time, jsonb-safe JSON, null for absent), so the hash survives the round trip.
- */
-function normaliseAttempt(attempt: AuditAttemptColumns): AuditAttemptColumns {
-  return {
-    id: attempt.id.toLowerCase(),
-    request_id: toSafeText(attempt.request_id),
-    started_at: new Date(attempt.started_at).toISOString(),
-    actor_kind: attempt.actor_kind,
-    actor_subject: text(attempt.actor_subject),
-    actor_client_id: text(attempt.actor_client_id),
-    source_ip: toSafeText(attempt.source_ip),
-    user_agent: text(attempt.user_agent),
-    project_id: toSafeText(attempt.project_id),
-    requested: toJsonValue(attempt.requested),
-    before: attempt.before === undefined ? null : toJsonValue(attempt.before),
-  };
-}
-
-const text = (value: string | null | undefined): string | null => (value == null ? null : toSafeText(value));
 
 function attemptRow(attempt: AuditAttemptColumns) {
   const row = normaliseAttempt(attempt);

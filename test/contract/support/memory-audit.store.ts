@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AuditSigner, chainHash, GENESIS_HASH, toJsonValue, toSafeText } from '../../../src/audit/audit-chain';
+import { AuditSigner, chainHash, GENESIS_HASH, normaliseAttempt, toSafeTextOrNull } from '../../../src/audit/audit-chain';
 import { AuditStore } from '../../../src/audit/audit.store';
-import { AuditAttemptColumns, AuditIntent, AuditPage, AuditQuery, AuditRecord, AuditRecordBody, NewAuditRecord } from '../../../src/audit/audit.types';
+import { AuditIntent, AuditPage, AuditQuery, AuditRecord, AuditRecordBody, NewAuditRecord } from '../../../src/audit/audit.types';
 import { decodeAuditCursor, encodeAuditCursor, MAX_QUERY_LIMIT } from '../../../src/audit/kysely-audit.store';
 import { ProjectLock, ProjectQueues } from '../../../src/audit/project-locks';
 
@@ -240,9 +240,9 @@ export class MemoryAuditStore extends AuditStore {
       ...normaliseAttempt(record),
       outcome: record.outcome,
       http_status: record.http_status ?? null,
-      error_code: text(record.error_code),
+      error_code: toSafeTextOrNull(record.error_code),
       upstream_status: record.upstream_status ?? null,
-      upstream_request_id: text(record.upstream_request_id),
+      upstream_request_id: toSafeTextOrNull(record.upstream_request_id),
       duration_ms: record.duration_ms ?? null,
       amends: record.amends ?? null,
       recorded_at: new Date(this.now()).toISOString(),
@@ -254,26 +254,6 @@ export class MemoryAuditStore extends AuditStore {
     return structuredClone(stored);
   }
 }
-
-// Duplicated from kysely-audit.store.ts (not exported there): the attempt fields in the form the database
-// returns them, so that the hash verifies after the round trip exactly as with the SQL stores.
-function normaliseAttempt(attempt: AuditAttemptColumns): AuditAttemptColumns {
-  return {
-    id: attempt.id.toLowerCase(),
-    request_id: toSafeText(attempt.request_id),
-    started_at: new Date(attempt.started_at).toISOString(),
-    actor_kind: attempt.actor_kind,
-    actor_subject: text(attempt.actor_subject),
-    actor_client_id: text(attempt.actor_client_id),
-    source_ip: toSafeText(attempt.source_ip),
-    user_agent: text(attempt.user_agent),
-    project_id: toSafeText(attempt.project_id),
-    requested: toJsonValue(attempt.requested),
-    before: attempt.before === undefined ? null : toJsonValue(attempt.before),
-  };
-}
-
-const text = (value: string | null | undefined): string | null => (value == null ? null : toSafeText(value));
 
 function unknownRecord(intent: AuditIntent): NewAuditRecord {
   const { instance_id: _instance, ...attempt } = intent;
