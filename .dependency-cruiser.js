@@ -134,7 +134,7 @@ module.exports = {
     },
     {
       name: 'official-sdk-only-in-tests',
-      comment: 'The official Huawei SDK core is a devDependency for the signer conformance test only.',
+      comment: 'The official Huawei SDK core is a devDependency for tests only (signer conformance, the emulator against the SDK).',
       severity: 'error',
       from: { path: '^src/' },
       to: { path: '@huaweicloud/huaweicloud-sdk-core' },
