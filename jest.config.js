@@ -43,7 +43,6 @@ const base = {
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escapeRegExp).join('|')})/)`],
   setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
-  testTimeout: 30000,
 };
 
 /** Specs beside the code that touch the file system or a loopback server: integration, not unit. */
@@ -91,6 +90,8 @@ module.exports = {
     },
     { ...base, displayName: 'e2e', testMatch: at(E2E) },
   ],
+  // A global option (jest ignores it inside a project).
+  testTimeout: 30000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
 };

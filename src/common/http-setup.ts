@@ -2,7 +2,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AllErrorsFilter } from './all-errors.filter';
-import { useJsonBodyParser } from './json-body';
+import { inheritedNames, unknownProperties, useJsonBodyParser } from './json-body';
 import { requestContext } from './request-context';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
@@ -21,6 +21,9 @@ export function createHttpAdapter(logger: Logger, options: { trustProxy?: string
     // Room for oversized credentials to reach the guard and get a proper 401 envelope instead of Node's bare 431.
     http: { maxHeaderSize: 32 * 1024 },
     trustProxy: options.trustProxy ?? false,
+    // Long enough that an over-long project id reaches authentication and validation (a 400 in the envelope)
+    // instead of the router's own 414 before either.
+    routerOptions: { maxParamLength: 1024 },
     // Prototype-poisoning keys are refused by the JSON parser rather than passed on.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -35,6 +38,11 @@ export function configureHttp(app: NestFastifyApplication): void {
   // JSON only: without this, text/plain bodies would be parsed as strings instead of answering 415.
   fastify.removeContentTypeParser('text/plain');
   useJsonBodyParser(fastify);
+  // Query strings by the same own-property rule as bodies (json-body.ts).
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    const inherited = inheritedNames(request.query);
+    done(inherited.length ? unknownProperties(inherited) : undefined);
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     done();

@@ -17,8 +17,34 @@ export function useJsonBodyParser(fastify: FastifyInstance): void {
       done(validationFailed([{ field: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]), undefined);
       return;
     }
-    parse(request, body as string, done);
+    parse(request, body as string, (error, parsed) => {
+      if (error) return done(error, undefined);
+      const inherited = inheritedNames(parsed);
+      if (inherited.length) return done(unknownProperties(inherited), undefined);
+      done(null, parsed);
+    });
   });
+}
+
+/**
+ * Keys named like members of `Object.prototype` (`toString`, `constructor`, `__proto__`, …), anywhere in
+ * a parsed body or query, with their paths. No DTO of this API has such a property, and the validator looks
+ * properties up in a plain object, where those names are always found: refused here, by own-property
+ * rules, they can never pass as known.
+ */
+export function inheritedNames(value: unknown, path = ''): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  const found: string[] = [];
+  for (const key of Object.keys(value)) {
+    const at = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (!Array.isArray(value) && (key === '__proto__' || Object.prototype.hasOwnProperty.call(Object.prototype, key))) found.push(at);
+    else found.push(...inheritedNames((value as Record<string, unknown>)[key], at));
+  }
+  return found;
+}
+
+export function unknownProperties(paths: string[]) {
+  return validationFailed(paths.map((field) => ({ field, message: 'is not a known property' })));
 }
 
 /** The deepest array/object nesting of JSON text, counted up to `stopAbove + 1` (strings skipped). */
