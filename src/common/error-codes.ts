@@ -8,6 +8,8 @@ export const ErrorCode = {
   PreconditionFailed: 'BFF.PRECONDITION_FAILED',
   PayloadTooLarge: 'BFF.PAYLOAD_TOO_LARGE',
   UnsupportedMediaType: 'BFF.UNSUPPORTED_MEDIA_TYPE',
+  RequestTimeout: 'BFF.REQUEST_TIMEOUT',
+  HeadersTooLarge: 'BFF.HEADERS_TOO_LARGE',
   RateLimited: 'BFF.RATE_LIMITED',
   AuthUnavailable: 'BFF.AUTH_UNAVAILABLE',
   UpstreamAuthFailed: 'BFF.UPSTREAM_AUTH_FAILED',

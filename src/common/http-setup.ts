@@ -2,6 +2,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AllErrorsFilter } from './all-errors.filter';
+import { answerClientError } from './client-errors';
 import { inheritedNames, unknownProperties, useJsonBodyParser } from './json-body';
 import { requestContext } from './request-context';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
@@ -21,6 +22,7 @@ export function createHttpAdapter(logger: Logger, options: { trustProxy?: string
     // Room for oversized credentials to reach the guard and get a proper 401 envelope instead of Node's bare 431.
     http: { maxHeaderSize: 32 * 1024 },
     trustProxy: options.trustProxy ?? false,
+    clientErrorHandler: answerClientError,
     // Long enough that an over-long project id reaches authentication and validation (a 400 in the envelope)
     // instead of the router's own 414 before either.
     routerOptions: { maxParamLength: 1024 },

@@ -1,4 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import { BffError } from './bff-error';
+import { ErrorCode } from './error-codes';
 import { validationFailed } from './validation';
 
 /** Deeper JSON than any body of this API needs; refused before parsing, so no recursion ever meets it. */
@@ -13,6 +16,11 @@ export function useJsonBodyParser(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const refusal = unsupportedEncoding(request.headers);
+    if (refusal) {
+      done(refusal, undefined);
+      return;
+    }
     if (nestingDepth(body as string, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
       done(validationFailed([{ field: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]), undefined);
       return;
@@ -24,6 +32,22 @@ export function useJsonBodyParser(fastify: FastifyInstance): void {
       done(null, parsed);
     });
   });
+}
+
+/**
+ * A body compressed or in a charset other than UTF-8 would be read as something it is not: 415. `charset=UTF-8`
+ * in any case (as SMN SDKs send it) stays accepted. The messages never repeat what the caller sent.
+ */
+function unsupportedEncoding(headers: IncomingHttpHeaders): BffError | undefined {
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    return new BffError(415, ErrorCode.UnsupportedMediaType, 'The request body must not be compressed (Content-Encoding: identity only).');
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    return new BffError(415, ErrorCode.UnsupportedMediaType, 'The request body must be JSON in UTF-8 (charset=utf-8, or no charset).');
+  }
+  return undefined;
 }
 
 /**

@@ -1,0 +1,38 @@
+import type { Socket } from 'node:net';
+import { ErrorCode } from './error-codes';
+import type { ErrorEnvelope } from './error-envelope';
+import { newRequestId, REQUEST_ID_HEADER } from './request-id';
+
+/** Node's own refusals of a request it could not read, by its error code. */
+const CLIENT_ERRORS: Record<string, { status: number; reason: string; code: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    code: ErrorCode.HeadersTooLarge,
+    message: 'The request headers exceed 32 KiB.',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', code: ErrorCode.RequestTimeout, message: 'The request did not arrive in time.' },
+};
+const MALFORMED = { status: 400, reason: 'Bad Request', code: ErrorCode.ValidationFailed, message: 'The request is not valid HTTP/1.1.' };
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node could not parse (malformed framing, oversized headers, a
+ * request that timed out) are answered in the one envelope with a request id, like every other answer,
+ * never with the framework's own body — and nothing of the request is reflected back.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const known = (error.code && CLIENT_ERRORS[error.code]) || MALFORMED;
+  const requestId = newRequestId();
+  const body = JSON.stringify({ request_id: requestId, code: known.code, message: known.message } satisfies ErrorEnvelope);
+  socket.end(
+    `HTTP/1.1 ${known.status} ${known.reason}\r\n` +
+      `content-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      `${REQUEST_ID_HEADER}: ${requestId}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,41 @@
+import { connect } from 'node:net';
+import { ContractApp, startContractApp } from '../contract/support/contract-app';
+
+/** Answers Node gives before any route runs are in the envelope too, over a real socket. */
+describe('client errors on the wire', () => {
+  let app: ContractApp;
+  let port: number;
+  beforeAll(async () => {
+    app = await startContractApp();
+    await app.app.listen(0, '127.0.0.1');
+    port = (app.app.getHttpServer().address() as { port: number }).port;
+  });
+  afterAll(() => app?.close());
+
+  /** Sends raw bytes and reads the whole answer (the server closes the connection after it). */
+  const raw = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk.toString()));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+
+  const envelopeOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+
+  it('answers malformed framing with 400 in the envelope, with a request id, reflecting nothing', async () => {
+    const answer = await raw('GARBAGE /<script> HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toMatch(/\r\nx-request-id: [0-9a-f]{32}\r\n/);
+    const body = envelopeOf(answer);
+    expect(body).toMatchObject({ code: 'BFF.VALIDATION_FAILED', message: expect.any(String), request_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(answer).not.toContain('<script>');
+  });
+
+  it('answers headers over the limit with 431 in the envelope', async () => {
+    const answer = await raw(`GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40 * 1024)}\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    expect(envelopeOf(answer)).toMatchObject({ code: 'BFF.HEADERS_TOO_LARGE' });
+  });
+});
