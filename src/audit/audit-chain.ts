@@ -1,5 +1,5 @@
 import { createHash, KeyObject, sign, verify } from 'node:crypto';
-import { AuditAttemptColumns, AuditRecordBody, JsonValue } from './audit.types';
+import { AuditAttemptColumns, AuditRecordBody, JsonValue, NewAuditRecord } from './audit.types';
 
 /** `prev_hash` of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -125,3 +125,18 @@ export function normaliseAttempt(attempt: AuditAttemptColumns): AuditAttemptColu
 
 /** Nullable text as a text column returns it. */
 export const toSafeTextOrNull = (value: string | null | undefined): string | null => (value == null ? null : toSafeText(value));
+
+/** The hashed body of a final record in its stored form, recorded at `recordedAt`. */
+export function recordBody(record: NewAuditRecord, recordedAt: Date): AuditRecordBody {
+  return {
+    ...normaliseAttempt(record),
+    outcome: record.outcome,
+    http_status: record.http_status ?? null,
+    error_code: toSafeTextOrNull(record.error_code),
+    upstream_status: record.upstream_status ?? null,
+    upstream_request_id: toSafeTextOrNull(record.upstream_request_id),
+    duration_ms: record.duration_ms ?? null,
+    amends: record.amends ?? null,
+    recorded_at: recordedAt.toISOString(),
+  };
+}

@@ -2,11 +2,11 @@ import { Kysely, Selectable, sql, Transaction } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
-import { AuditSigner, chainHash, normaliseAttempt, toSafeTextOrNull } from './audit-chain';
+import { AuditSigner, chainHash, normaliseAttempt, recordBody } from './audit-chain';
 import { AuditDatabase, AuditIntentsTable, AuditRecordsTable } from './audit-database';
 import { migrateAuditSchema } from './audit.migrations';
 import { AuditStore } from './audit.store';
-import { AuditAttemptColumns, AuditIntent, AuditPage, AuditQuery, AuditRecord, AuditRecordBody, NewAuditRecord } from './audit.types';
+import { AuditAttemptColumns, AuditIntent, AuditPage, AuditQuery, AuditRecord, NewAuditRecord } from './audit.types';
 import { ProjectBusyError } from './audit-errors';
 import { ProjectLock, ProjectQueues } from './project-locks';
 
@@ -207,18 +207,8 @@ function lockHead(trx: Transaction<AuditDatabase>): Promise<Head> {
 }
 
 async function append(trx: Transaction<AuditDatabase>, head: Head, record: NewAuditRecord, signer: AuditSigner): Promise<AuditRecord> {
-  const body: AuditRecordBody = {
-    ...normaliseAttempt(record),
-    outcome: record.outcome,
-    http_status: record.http_status ?? null,
-    error_code: toSafeTextOrNull(record.error_code),
-    upstream_status: record.upstream_status ?? null,
-    upstream_request_id: toSafeTextOrNull(record.upstream_request_id),
-    duration_ms: record.duration_ms ?? null,
-    amends: record.amends ?? null,
-    // Taken under the lock, so recorded_at follows chain order within one clock.
-    recorded_at: new Date().toISOString(),
-  };
+  // Taken under the lock, so recorded_at follows chain order within one clock.
+  const body = recordBody(record, new Date());
   const hash = chainHash(head.hash, body);
   const signature = signer.sign(hash);
   const { seq } = await trx

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AuditSigner, chainHash, GENESIS_HASH, normaliseAttempt, toSafeTextOrNull } from '../../../src/audit/audit-chain';
+import { AuditSigner, chainHash, GENESIS_HASH, normaliseAttempt, recordBody } from '../../../src/audit/audit-chain';
 import { AuditStore } from '../../../src/audit/audit.store';
-import { AuditIntent, AuditPage, AuditQuery, AuditRecord, AuditRecordBody, NewAuditRecord } from '../../../src/audit/audit.types';
+import { AuditIntent, AuditPage, AuditQuery, AuditRecord, NewAuditRecord } from '../../../src/audit/audit.types';
 import { decodeAuditCursor, encodeAuditCursor, MAX_QUERY_LIMIT } from '../../../src/audit/kysely-audit.store';
 import { ProjectLock, ProjectQueues } from '../../../src/audit/project-locks';
 
@@ -236,17 +236,7 @@ export class MemoryAuditStore extends AuditStore {
   }
 
   private append(record: NewAuditRecord, signer: AuditSigner): AuditRecord {
-    const body: AuditRecordBody = {
-      ...normaliseAttempt(record),
-      outcome: record.outcome,
-      http_status: record.http_status ?? null,
-      error_code: toSafeTextOrNull(record.error_code),
-      upstream_status: record.upstream_status ?? null,
-      upstream_request_id: toSafeTextOrNull(record.upstream_request_id),
-      duration_ms: record.duration_ms ?? null,
-      amends: record.amends ?? null,
-      recorded_at: new Date(this.now()).toISOString(),
-    };
+    const body = recordBody(record, new Date(this.now()));
     const hash = chainHash(this.head.hash, body);
     const stored: AuditRecord = { ...body, seq: this.head.seq + 1, prev_hash: this.head.hash, hash, signature: signer.sign(hash) };
     this.records.push(stored);
