@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { CALLBACK_PATH, Harness, PROJECT_ID, REGION, SEED_BODY, startHarness, urn } from '../support/bff-harness';
 import { resetEmulator } from '../support/emulator-admin';
 import { GENESIS_HASH } from '../../src/audit/audit-chain';
-import { assertBuilt, AuditBackend, createBackend, newRequestId, recordsOf, runVerifyCli, storeOf } from './support/audit-backend';
+import { assertBuilt, AuditBackend, createBackend, newRequestId, recordsOf, runVerifyCli, storeOf } from '../support/audit-backend';
 
 const SECOND_PROJECT = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const TOPICS = ['test_reply', 'test_fail', 'test_success'];

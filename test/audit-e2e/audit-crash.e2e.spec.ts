@@ -17,7 +17,7 @@ import {
   runVerifyCli,
   storeOf,
   waitFor,
-} from './support/audit-backend';
+} from '../support/audit-backend';
 
 /** How many stale-intent sweeps an instance has run (the audit store port is metered). */
 async function sweepsOf(url: string): Promise<number> {

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { CALLBACK_PATH, DEV_KEY, SEED_BODY } from '../support/bff-harness';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
-import { auditHarnessPerSuite, backendKinds, intentCount, newRequestId, recordsOf, storeOf, waitFor } from './support/audit-backend';
+import { auditHarnessPerSuite, backendKinds, intentCount, newRequestId, recordsOf, storeOf, waitFor } from '../support/audit-backend';
 
 /**
  * The edges of the audit promise: every attempt that receives an answer has exactly one record, also when

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { CALLBACK_PATH, SEED_BODY } from '../support/bff-harness';
-import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from './support/audit-backend';
+import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from '../support/audit-backend';
 
 const ANONYMOUS_LIMIT = 3;
 const ATTEMPTS = 8;

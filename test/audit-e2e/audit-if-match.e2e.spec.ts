@@ -1,7 +1,7 @@
 import type { Response } from 'supertest';
 import { CALLBACK_PATH, SEED_BODY, urn } from '../support/bff-harness';
 import { emulatorRequests, resetEmulator } from '../support/emulator-admin';
-import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from './support/audit-backend';
+import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from '../support/audit-backend';
 
 const ONLY_FAIL = { callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail') }] };
 const byType = <T extends { event_type: string }>(items: T[]) => [...items].sort((a, b) => a.event_type.localeCompare(b.event_type));

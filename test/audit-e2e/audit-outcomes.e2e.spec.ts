@@ -18,7 +18,7 @@ import {
   recordsOf,
   storeOf,
   waitFor,
-} from './support/audit-backend';
+} from '../support/audit-backend';
 
 const USER_AGENT = 'audit-e2e/1.0 (+outcomes)';
 /** Served by nobody: the BFF answers 404 without calling SMN. */

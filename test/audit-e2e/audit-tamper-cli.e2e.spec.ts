@@ -20,7 +20,7 @@ import {
   runVerifyCli,
   storeOf,
   waitFor,
-} from './support/audit-backend';
+} from '../support/audit-backend';
 
 /** Records of several outcomes, written by the real app through real HTTP. */
 async function writeSomeHistory(h: Harness): Promise<string[]> {

@@ -22,7 +22,7 @@ import { AuditVerifyOptions, runAuditVerify, verifyAuditChainWithCheckpoint } fr
 import { Caller, Scope } from '../../src/auth/caller';
 import { loadVerifyConfig } from '../../src/config/verify-config';
 import { aRecord, aSigningKey, PROJECT_A } from './support/audit-factories';
-import { resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
+import { resetAuditTables, storeHarness, storeKinds } from '../support/audit-backend';
 
 const privateKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const key = AuditSigningKey.fromPem(privateKeyPem);

@@ -5,7 +5,7 @@ import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { AuditRecord } from '../../src/audit/audit.types';
 import { verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import { aRecord, aSigningKey, anIntent, PROJECT_A, PROJECT_B, sleep } from './support/audit-factories';
-import { postgresAvailable, resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
+import { postgresAvailable, resetAuditTables, storeHarness, storeKinds } from '../support/audit-backend';
 
 const key = aSigningKey();
 

@@ -6,7 +6,7 @@ import { AuditRecord } from '../../src/audit/audit.types';
 import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { runAuditVerify, verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import { aRecord, aSigningKey, PROJECT_B } from './support/audit-factories';
-import { resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
+import { resetAuditTables, storeHarness, storeKinds } from '../support/audit-backend';
 
 const privateKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const key = AuditSigningKey.fromPem(privateKeyPem);

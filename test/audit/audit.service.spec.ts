@@ -14,7 +14,7 @@ import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import type { AuditIntent } from '../../src/audit/audit.types';
 import { aRecord, anIntent, PROJECT_A, sleep } from './support/audit-factories';
-import { resetAuditTables, StoreHarness, storeHarness, storeKinds } from './support/audit-test-stores';
+import { resetAuditTables, StoreHarness, storeHarness, storeKinds } from '../support/audit-backend';
 
 const STALE_AFTER_MS = 60_000;
 

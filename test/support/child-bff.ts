@@ -2,6 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seedPgliteDir } from './audit-databases';
+import { childEnv } from './test-run';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
@@ -21,8 +23,9 @@ export interface ChildBff {
 export async function startChildBff(env: Record<string, string>): Promise<ChildBff> {
   // Never ./data: a child without a data directory of its test's gets a temporary one, removed when it exits.
   const ownDataDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'child-bff-')) : undefined;
+  if (ownDataDir && !env.DATABASE_URL) seedPgliteDir(join(ownDataDir, 'audit'));
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}), ...env },
+    env: childEnv({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (ownDataDir) child.once('exit', () => rmSync(ownDataDir, { recursive: true, force: true }));
