@@ -2,6 +2,7 @@ import request from 'supertest';
 import { DEMO_CREDENTIALS } from '../../src/emulator/emulator';
 import type { RequestLogEntry } from '../../src/emulator/emulator-state';
 import { CALLBACK_PATH, DEV_KEY, Harness, PROJECT_ID, REGION, SEED_BODY, startHarness, urn } from '../support/bff-harness';
+import { fakeDate } from '../support/clock';
 import { startChildBff } from '../support/child-bff';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
 
@@ -159,16 +160,22 @@ describe('upstream resilience', () => {
     });
 
     it('refreshes a token before it expires', async () => {
-      const h = await startHarness({ LOG_LEVEL: 'warn', SMN_AUTH_MODE: 'token' }, { tokenLifetimeSeconds: 1 });
+      // The BFF and the emulator (both in this process) read the moved clock, not the wall clock.
+      const clock = fakeDate();
+      const h = await startHarness({ LOG_LEVEL: 'warn', SMN_AUTH_MODE: 'token' }, { tokenLifetimeSeconds: 3_600 });
       try {
         await h.api.get(CALLBACK_PATH).expect(200);
-        // Refresh is due at half the lifetime of a short-lived token.
-        await new Promise((resolve) => setTimeout(resolve, 600));
+        clock.advance(1_799_000);
+        await h.api.get(CALLBACK_PATH).expect(200);
+        expect((await emulatorRequests(h.emulator)).filter((r) => r.path === '/v3/auth/tokens')).toHaveLength(1);
+        // Refresh is due at half the token's lifetime, well before it expires.
+        clock.advance(2_000);
         await h.api.get(CALLBACK_PATH).expect(200);
         const log = await emulatorRequests(h.emulator);
         expect(log.filter((r) => r.path === '/v3/auth/tokens')).toHaveLength(2);
-        expect(log.filter((r) => r.path.startsWith('/v2/')).map((r) => r.status)).toEqual([200, 200]);
+        expect(log.filter((r) => r.path.startsWith('/v2/')).map((r) => r.status)).toEqual([200, 200, 200]);
       } finally {
+        jest.useRealTimers();
         await h.close();
       }
     });

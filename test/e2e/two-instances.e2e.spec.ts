@@ -211,7 +211,7 @@ function twoInstanceSuite(projects: string[]) {
           10_000,
         );
         expect(swept).toMatchObject({ request_id: killedId, project_id: PROJECT_ID, outcome: 'unknown', http_status: null, amends: null });
-        expect(b.output()).toContain('audit intent finalised as unknown');
+        await b.waitForOutput('audit intent finalised as unknown');
 
         // B's own intent, younger than the age rule and with a live lease, stays through several more sweeps.
         expect(liveSettled).toBe(false);
@@ -276,7 +276,7 @@ function twoInstanceSuite(projects: string[]) {
         });
         expect(settled).toBe(false);
         expect(swept).toMatchObject({ request_id: id, outcome: 'unknown', http_status: null, amends: null });
-        expect(b.output()).toContain('audit intent finalised as unknown');
+        await b.waitForOutput('audit intent finalised as unknown');
 
         expect(await answer).toMatchObject({ status: 200 });
         const records = await recordsOf(store, id);
