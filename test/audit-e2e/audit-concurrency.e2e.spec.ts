@@ -10,7 +10,7 @@ const pathOf = (project: string) => `/v2/${project}/notifications/sms/callback`;
 
 const postgresOnly = process.env.TEST_DATABASE_URL ? describe : describe.skip;
 
-/** Design §6: appends are serialised so that the chain never forks, also with several instances (PostgreSQL). */
+/** The audit chain (docs/architecture.md): appends are serialised so that the chain never forks, also with several instances (PostgreSQL). */
 postgresOnly('two instances on one PostgreSQL database', () => {
   let backend: AuditBackend;
   let one: Harness;

@@ -18,7 +18,7 @@ import {
 const smnCallsOf = async (h: Harness, requestId: string) =>
   (await emulatorRequests(h.emulator)).filter((r) => r.caller_request_id === requestId).map((r) => r.method);
 
-/** Design §6 "write-ahead, fail closed": no durable intent, no upstream change. */
+/** The audit is written ahead and fails closed (README, Audit): no durable intent, no upstream change. */
 describe.each(backendKinds())('audit fails closed on %s', (kind) => {
   const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'warn' });
   beforeEach(() => resetEmulator(suite.h.emulator));

@@ -6,7 +6,7 @@ const ANONYMOUS_LIMIT = 3;
 const ATTEMPTS = 8;
 
 /**
- * Design §6: "Unauthenticated attempts are recorded too, but the per-IP rate limit applies before the audit,
+ * The audit's rule (README, Audit): "Unauthenticated attempts are recorded too, but the per-IP rate limit applies before the audit,
  * so nobody can flood the store without credentials."
  */
 describe.each(backendKinds())('audit store cannot be flooded without credentials on %s', (kind) => {

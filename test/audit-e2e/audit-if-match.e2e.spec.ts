@@ -6,7 +6,7 @@ import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } 
 const ONLY_FAIL = { callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail') }] };
 const byType = <T extends { event_type: string }>(items: T[]) => [...items].sort((a, b) => a.event_type.localeCompare(b.event_type));
 
-/** Design §2 optimistic concurrency: read, compare and write under the project lock; the audit tells the story. */
+/** Optimistic concurrency (README, API: ETag and If-Match): read, compare and write under the project lock; the audit tells the story. */
 describe.each(backendKinds())('If-Match under the project lock on %s', (kind) => {
   const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'warn' });
   beforeEach(() => resetEmulator(suite.h.emulator));

@@ -88,7 +88,7 @@ interface AttemptCase {
 }
 
 /**
- * Design §6 end to end: every PUT attempt, whatever its fate, leaves exactly one signed record with the
+ * The audit promise (README, Audit) end to end: every PUT attempt, whatever its fate, leaves exactly one signed record with the
  * right fields (and no intent behind), and no secret ever reaches the audit tables.
  */
 describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {

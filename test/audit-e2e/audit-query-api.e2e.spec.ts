@@ -16,7 +16,7 @@ const KEYS = {
   auditorA: apiKey('auditor-a', [Scope.AuditRead], [PROJECT_ID]),
 };
 
-/** `GET /audit/events` (design §2): filters, newest first, cursor paging, project isolation. */
+/** `GET /audit/events` (README, API): filters, newest first, cursor paging, project isolation. */
 describe.each(backendKinds())('audit query API on %s', (kind) => {
   let backend: AuditBackend;
   let h: Harness;

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisThrottlerStorage } from '../../src/rate-limit/redis-throttler.store';
 
-// Real Redis (design §8); the key prefix is unique per run and removed afterwards.
+// Real Redis; the key prefix is unique per run and removed afterwards.
 const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
 describe('RedisThrottlerStorage', () => {

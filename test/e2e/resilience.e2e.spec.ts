@@ -9,7 +9,7 @@ import { emulatorRequests, injectFault, resetEmulator } from '../support/emulato
 const smnCalls = async (h: Harness, method?: string): Promise<RequestLogEntry[]> =>
   (await emulatorRequests(h.emulator)).filter((r) => r.path.startsWith('/v2/') && (!method || r.method === method));
 
-/** Upstream resilience proven through the emulator's fault injection (issue 5), over real HTTP. */
+/** Upstream resilience proven through the emulator's fault injection, over real HTTP. */
 describe('upstream resilience', () => {
   describe('timeouts and retries', () => {
     let h: Harness;

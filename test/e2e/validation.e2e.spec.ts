@@ -3,7 +3,7 @@ import request from 'supertest';
 import { CALLBACK_PATH, Harness, PROJECT_ID, SEED_BODY, startHarness, urn } from '../support/bff-harness';
 import { emulatorRequests, resetEmulator } from '../support/emulator-admin';
 
-/** Every rule of design §2, each rejected with 400 and a field-level error, and never forwarded. */
+/** Every body, path and query rule (README, API), each rejected with 400 and a field-level error, and never forwarded. */
 describe('input validation', () => {
   let h: Harness;
   beforeAll(async () => {
