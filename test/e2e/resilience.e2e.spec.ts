@@ -123,12 +123,17 @@ describe('upstream resilience', () => {
       expect(open.body.code).toBe('BFF.UPSTREAM_UNAVAILABLE');
       expect(Number(open.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(await smnCalls(h)).toHaveLength(3); // failed fast: SMN saw nothing
-      expect((await h.api.get('/health/ready').expect(503)).body.error.smn.reason).toBe('circuit open');
+      // Reported, but the instance stays ready: every instance shares the outage, and traffic is what probes it.
+      expect((await h.api.get('/health/ready').expect(200)).body.details.smn).toEqual({
+        status: 'up',
+        projects: 1,
+        circuits: [{ endpoint: expect.stringContaining(new URL(h.emulator.url).host), state: 'open' }],
+      });
 
       // Half-open after the delay: the next call is let through as a probe, and its success closes the circuit.
       await waitFor(async () => (await h.api.get(CALLBACK_PATH)).status === 200, 3000);
       await h.api.get(CALLBACK_PATH).expect(200);
-      await h.api.get('/health/ready').expect(200);
+      expect((await h.api.get('/health/ready').expect(200)).body.details.smn).toEqual({ status: 'up', projects: 1 });
     });
   });
 
