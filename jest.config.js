@@ -85,7 +85,7 @@ module.exports = {
     {
       ...base,
       displayName: 'integration',
-      testMatch: [...at(SRC_WITH_IO), '<rootDir>/test/{audit,audit-e2e,auth,e2e,emulator,http,support}/**/*.spec.ts'],
+      testMatch: [...at(SRC_WITH_IO), '<rootDir>/test/{audit,audit-e2e,auth,deploy,e2e,emulator,http,support}/**/*.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', ...E2E.map(escapeRegExp)],
     },
     { ...base, displayName: 'e2e', testMatch: at(E2E) },
