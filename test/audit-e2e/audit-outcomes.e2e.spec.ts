@@ -271,11 +271,11 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
       expect(await smnCalls(id)).toEqual([]);
     });
 
-    it('400 for a topic of another region (checked by the service, before the lock)', async () => {
+    it("400 with SMN's code for a topic of another region (checked by the service, before the lock)", async () => {
       const id = newRequestId('invalid-region');
       const body = { callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail', PROJECT_ID, 'eu-west-0') }] };
       await put(id, body).expect(400);
-      expect(await theRecord(id)).toMatchObject({ outcome: 'invalid', http_status: 400, error_code: 'BFF.VALIDATION_FAILED', requested: body, before: null });
+      expect(await theRecord(id)).toMatchObject({ outcome: 'invalid', http_status: 400, error_code: 'SMN.0140', requested: body, before: null });
       expect(await smnCalls(id)).toEqual([]);
     });
 
