@@ -19,6 +19,29 @@ export function rawBodyOf(request: FastifyRequest): Buffer | undefined {
 }
 
 /**
+ * A GET's body is never parsed (Fastify reads none), but an SDK may sign one: the Node core's client
+ * signs `{}` with every GET (docs/upstream-smn.md §8.5). Its bytes are kept for the signature only,
+ * within the body limit.
+ */
+export function keepBodylessBytes(fastify: FastifyInstance): void {
+  fastify.addHook('preParsing', async (request, _reply, payload) => {
+    const { headers } = request;
+    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    if (request.method !== 'GET' || !hasBody) return payload;
+    const limit = request.routeOptions.bodyLimit ?? 0;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of payload) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new BffError(413, ErrorCode.PayloadTooLarge, `The request body exceeds ${Math.floor(limit / 1024)} KiB.`);
+      chunks.push(chunk as Buffer);
+    }
+    rawBodies.set(request, Buffer.concat(chunks));
+    return payload;
+  });
+}
+
+/**
  * Fastify's own JSON parser (body limit, prototype-poisoning refusal) behind a nesting limit: a body nested
  * thousands of levels deep is refused with 400 `BFF.VALIDATION_FAILED` while it is still text, instead of
  * overflowing the stack of the validators, the audit's canonical JSON or the database's jsonb.
