@@ -149,6 +149,18 @@ describe('SMN clients: the same answers from the SMN emulator and from the BFF',
     }
   });
 
+  // Rules SMN publishes no code for (the emulator answers its own SMN.9999): the same status, the BFF's own code.
+  it.each([
+    ['an empty callback list', { callback: [] }],
+    ['an event type twice', { callback: [item('sms_fail_event', ''), item('sms_fail_event', urn('test_fail'))] }],
+  ])('%s: 400 from both, BFF.VALIDATION_FAILED from the BFF', async (_name, body) => {
+    const c: Case = { name: '', call: update(body), status: 400 };
+    const smn = await run(h.emulator.url, DEMO_CREDENTIALS, c);
+    const viaBff = await run(h.url, bff, c);
+    expect([smn.status, smn.body.code]).toEqual([400, 'SMN.9999']);
+    expect([viaBff.status, viaBff.body.code]).toEqual([400, 'BFF.VALIDATION_FAILED']);
+  });
+
   it('names the key in the audit and never writes its secret to a log', async () => {
     await resetEmulator(h.emulator);
     expect((await send(h.url, bff, update(SEED))).status).toBe(200);
