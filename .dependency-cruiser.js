@@ -8,7 +8,8 @@ const ALLOWED_IMPORTS = {
   common: 'common/|config/',
   config: 'config/',
   http: 'http/|common/|config/',
-  auth: 'auth/|common/|config/|http/',
+  // The caller AK/SK verifier canonicalises with the one signer (docs/architecture.md §4): the algorithm has one owner.
+  auth: 'auth/|common/|config/|http/|smn/signing/aksk-signer\\.ts$',
   'rate-limit': 'rate-limit/|common/|config/|auth/(auth-events|auth-denial|auth\\.errors|caller)\\.ts$',
   smn: 'smn/|common/|config/|http/',
   audit: 'audit/|common/|config/|auth/(authenticated\\.decorator|caller)\\.ts$|rate-limit/rate-limiter\\.service\\.ts$',

@@ -3,7 +3,7 @@ import { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AllErrorsFilter } from './all-errors.filter';
 import { answerClientError } from './client-errors';
-import { inheritedNames, unknownProperties, useJsonBodyParser } from './json-body';
+import { inheritedNames, keepBodylessBytes, unknownProperties, useJsonBodyParser } from './json-body';
 import { requestContext } from './request-context';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
@@ -40,6 +40,7 @@ export function configureHttp(app: NestFastifyApplication): void {
   // JSON only: without this, text/plain bodies would be parsed as strings instead of answering 415.
   fastify.removeContentTypeParser('text/plain');
   useJsonBodyParser(fastify);
+  keepBodylessBytes(fastify);
   // Query strings by the same own-property rule as bodies (json-body.ts).
   fastify.addHook('preValidation', (request, _reply, done) => {
     const inherited = inheritedNames(request.query);

@@ -5,7 +5,7 @@ import { UpstreamResilience } from '../smn/upstream-resilience';
 
 /**
  * Ready when at least one project has an endpoint. Open circuits are reported, not counted against
- * readiness (docs/adr/0006-readiness-and-open-circuits.md): an SMN outage is shared by every instance, so
+ * readiness (docs/adr/0007-readiness-and-open-circuits.md): an SMN outage is shared by every instance, so
  * taking them all out of the balancer would only swap our 503 with `Retry-After` for the balancer's own
  * error, and a breaker that half-opens on the next call would never see one.
  */

@@ -271,10 +271,10 @@ describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
       smn: 'nothing',
     },
     {
-      name: 'invalid, 400 for a topic of another region (checked by the service, before the lock)',
+      name: "invalid, 400 with SMN's code for a topic of another region (checked by the service, before the lock)",
       send: { body: otherRegion },
       status: 400,
-      code: 'BFF.VALIDATION_FAILED',
+      code: 'SMN.0140',
       actor: WRITER,
       record: { outcome: 'invalid', requested: otherRegion, ...unread },
       smn: 'nothing',
