@@ -541,6 +541,10 @@ const rateLimitVariables = z.object({
       sharedName: true,
     },
   ),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: doc(int(100, 1), {
+    description: 'A Redis command that takes longer fails, and counting moves to this instance until Redis answers again.',
+  }),
+  RATE_LIMIT_REDIS_PROBE_MS: doc(int(1_000, 50), { description: 'While Redis is away, how often a background PING checks whether it is back.' }),
 });
 
 const rateLimit = rateLimitVariables
@@ -551,6 +555,10 @@ const rateLimit = rateLimitVariables
     anonymousIp: { ttlMs: e.RATE_LIMIT_TTL_MS, limit: e.RATE_LIMIT_ANONYMOUS_LIMIT },
     /** When set, counters live in Redis so that all instances share them. */
     redisUrl: e.REDIS_URL,
+    /** Bounds what a stalled Redis costs a request; then requests count in memory without waiting on it. */
+    redisCommandTimeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS,
+    /** Recovery is found by a background probe, not by a request paying for the try. */
+    redisProbeIntervalMs: e.RATE_LIMIT_REDIS_PROBE_MS,
   }))
   .readonly();
 

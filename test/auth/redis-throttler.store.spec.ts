@@ -12,7 +12,7 @@ describe('RedisThrottlerStorage', () => {
   let store: RedisThrottlerStorage;
 
   beforeAll(() => {
-    store = new RedisThrottlerStorage(new Redis(REDIS_URL), prefix, pino({ level: 'silent' }));
+    store = new RedisThrottlerStorage(new Redis(REDIS_URL), { prefix, probeIntervalMs: 1_000, logger: pino({ level: 'silent' }) });
   });
 
   afterAll(async () => {
@@ -74,7 +74,7 @@ describe('RedisThrottlerStorage', () => {
     });
     const logger = pino({ level: 'silent' });
     const logged = jest.spyOn(logger, 'error');
-    const fallback = new RedisThrottlerStorage(down, prefix, logger);
+    const fallback = new RedisThrottlerStorage(down, { prefix, probeIntervalMs: 1_000, logger });
     await fallback.onModuleInit();
     expect(await fallback.increment('k', 60_000, 1, 60_000, 'caller')).toMatchObject({ totalHits: 1, isBlocked: false });
     expect((await fallback.increment('k', 60_000, 1, 60_000, 'caller')).isBlocked).toBe(true);
