@@ -1,3 +1,4 @@
+import '../support/openapi-conformance.setup';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+import '../support/openapi-conformance.setup';
 import request from 'supertest';
 import { DEMO_CREDENTIALS } from '../../src/emulator/emulator';
 import type { RequestLogEntry } from '../../src/emulator/emulator-state';

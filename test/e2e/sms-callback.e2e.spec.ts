@@ -1,3 +1,4 @@
+import '../support/openapi-conformance.setup';
 import { CALLBACK_PATH, DEV_KEY, Harness, SEED_BODY, startHarness, urn } from '../support/bff-harness';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
 

@@ -1,3 +1,4 @@
+import '../support/openapi-conformance.setup';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';

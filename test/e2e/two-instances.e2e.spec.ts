@@ -1,3 +1,4 @@
+import '../support/openapi-conformance.setup';
 import { sql } from 'kysely';
 import request from 'supertest';
 import { AuditSigningKey } from '../../src/audit/audit-signing-key';

@@ -1,3 +1,4 @@
+import '../support/openapi-conformance.setup';
 import fc from 'fast-check';
 import request from 'supertest';
 import { CALLBACK_PATH, Harness, PROJECT_ID, SEED_BODY, startHarness, urn } from '../support/bff-harness';
