@@ -188,7 +188,11 @@ export function ApiErrorResponses(...errors: ReadonlyArray<ErrorResponseDoc | re
         type: ErrorEnvelopeDto,
         headers: Object.assign({}, ...docs.map((doc) => doc.headers ?? {})) as Record<string, HeaderObject>,
         examples: Object.fromEntries(
-          docs.map((doc) => [doc.example.code, { summary: doc.summary, value: { request_id: EXAMPLE_REQUEST_ID, ...doc.example } }]),
+          // `request_id` is SMN's id when SMN answered (README, Errors), else this service's correlation id.
+          docs.map((doc) => [
+            doc.example.code,
+            { summary: doc.summary, value: { request_id: doc.example.upstream?.request_id ?? EXAMPLE_REQUEST_ID, ...doc.example } },
+          ]),
         ),
       }),
     ),
