@@ -12,6 +12,5 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  testTimeout: 60000,
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
 };
