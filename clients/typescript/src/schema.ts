@@ -629,6 +629,49 @@ export interface operations {
                     };
                 };
             };
+            /** @description Shutting down: in-flight requests finish, new ones go elsewhere. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Checks by name (`lifecycle`, `audit`, `smn`). */
+                        details: {
+                            [key: string]: {
+                                reason?: string;
+                                /** @enum {string} */
+                                status: "up" | "down";
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        /** @description Checks by name (`lifecycle`, `audit`, `smn`). */
+                        error: {
+                            [key: string]: {
+                                reason?: string;
+                                /** @enum {string} */
+                                status: "up" | "down";
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        /** @description Checks by name (`lifecycle`, `audit`, `smn`). */
+                        info: {
+                            [key: string]: {
+                                reason?: string;
+                                /** @enum {string} */
+                                status: "up" | "down";
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        /** @enum {string} */
+                        status: "shutting_down";
+                    };
+                };
+            };
         };
     };
     getReadiness: {
@@ -722,7 +765,7 @@ export interface operations {
                             };
                         };
                         /** @enum {string} */
-                        status: "error";
+                        status: "error" | "shutting_down";
                     };
                 };
             };
