@@ -246,3 +246,14 @@ export function conformingInjection<T extends { statusCode: number; headers: Rec
   assertConformsToSpec({ method: request.method ?? 'GET', url, status: res.statusCode, headers: res.headers, text: res.payload });
   return res;
 }
+
+/**
+ * `fetch` for answers of the BFF, checked like supertest's (the setup file leaves the global `fetch` alone:
+ * suites also fetch from the emulator, whose answers the spec does not describe).
+ */
+export async function conformingFetch(url: string, init?: RequestInit): Promise<Response> {
+  const res = await fetch(url, init);
+  const text = await res.clone().text();
+  assertConformsToSpec({ method: init?.method ?? 'GET', url, status: res.status, headers: Object.fromEntries(res.headers), text });
+  return res;
+}
