@@ -48,6 +48,20 @@ module.exports = {
       to: { path: '^test/|\\.spec\\.ts$' },
     },
     {
+      name: 'client-stands-alone',
+      comment:
+        'The typed client (clients/typescript) is generated from the committed spec and shipped on its own: it imports nothing of the service, and the service nothing of it.',
+      severity: 'error',
+      from: { path: '^clients/' },
+      to: { path: '^(src|test|scripts)/' },
+    },
+    {
+      name: 'service-not-to-client',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^clients/' },
+    },
+    {
       name: 'official-sdk-only-in-tests',
       comment: 'The official Huawei SDK core is a devDependency for tests only (signer conformance, the emulator against the SDK).',
       severity: 'error',

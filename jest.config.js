@@ -43,6 +43,8 @@ const base = {
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escapeRegExp).join('|')})/)`],
   setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
+  // Every answer a supertest-based suite receives is checked against the committed spec.
+  setupFilesAfterEnv: ['<rootDir>/test/support/openapi-conformance.setup.ts'],
 };
 
 /** Specs beside the code that touch the file system or a loopback server: integration, not unit. */

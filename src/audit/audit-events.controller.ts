@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentCaller } from '../auth/authenticated.decorator';
 import { Caller, Scope, canAccessProject } from '../auth/caller';
-import { ApiErrorResponses } from '../common/api-error-responses.decorator';
+import { ApiErrorResponses, AUTHENTICATED_ROUTE_ERRORS, ErrorResponse, RATE_LIMIT_HEADERS } from '../common/api-error-responses.decorator';
 import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
 import { validationFailed } from '../common/validation';
@@ -24,7 +24,8 @@ export class AuditEventsController {
   @Get('events')
   @Authenticated(Scope.AuditRead)
   @ApiOperation({ operationId: 'listAuditEvents', summary: 'List audited change attempts' })
-  @ApiErrorResponses(400, 401, 403, 429, 500, 503)
+  @ApiResponse({ status: 200, description: "A page of the caller's projects' records.", type: AuditEventPageDto, headers: RATE_LIMIT_HEADERS })
+  @ApiErrorResponses(ErrorResponse.ValidationFailed, ErrorResponse.AuditUnavailable, AUTHENTICATED_ROUTE_ERRORS)
   list(@Query() query: ListAuditEventsQueryDto, @CurrentCaller() caller: Caller): Promise<AuditEventPageDto> {
     return this.audit.query(toAuditQuery(query, caller));
   }
@@ -36,7 +37,8 @@ export class AuditEventsController {
   @Get('verification')
   @Authenticated(Scope.AuditRead)
   @ApiOperation({ operationId: 'verifyAuditChain', summary: 'Verify the audit chain' })
-  @ApiErrorResponses(401, 403, 429, 500, 503)
+  @ApiResponse({ status: 200, description: 'The result, intact or not.', type: AuditChainVerificationDto, headers: RATE_LIMIT_HEADERS })
+  @ApiErrorResponses(ErrorResponse.AuditUnavailable, AUTHENTICATED_ROUTE_ERRORS)
   async verify(@CurrentCaller() caller: Caller): Promise<AuditChainVerificationDto> {
     if (caller.projects !== '*') throw new BffError(403, ErrorCode.Forbidden, 'Verifying the whole chain needs access to every project.');
     const result = await this.audit.verifyChain();
@@ -50,7 +52,8 @@ export class AuditEventsController {
   @Get('checkpoint')
   @Authenticated(Scope.AuditRead)
   @ApiOperation({ operationId: 'getAuditCheckpoint', summary: 'Sign a checkpoint of the audit chain head' })
-  @ApiErrorResponses(401, 403, 429, 500, 503)
+  @ApiResponse({ status: 200, description: 'The signed checkpoint.', type: AuditCheckpointDto, headers: RATE_LIMIT_HEADERS })
+  @ApiErrorResponses(ErrorResponse.AuditUnavailable, AUTHENTICATED_ROUTE_ERRORS)
   async checkpoint(@CurrentCaller() caller: Caller): Promise<AuditCheckpointDto> {
     if (caller.projects !== '*') throw new BffError(403, ErrorCode.Forbidden, 'A checkpoint of the whole chain needs access to every project.');
     return toCheckpointDocument(await this.checkpoints.current());

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Attempt, AuditedChange, ChangeAttempt } from '../audit/change-attempt';
 import { Authenticated } from '../auth/authenticated.decorator';
 import { Scope } from '../auth/caller';
-import { ApiSmnRouteErrorResponses } from '../common/api-error-responses.decorator';
+import { ApiErrorResponses, AUTHENTICATED_ROUTE_ERRORS, ErrorResponse, RATE_LIMIT_HEADERS, UPSTREAM_ERRORS } from '../common/api-error-responses.decorator';
 import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks.query.dto';
 import { ProjectParamsDto } from './dto/project.params.dto';
 import { SmsCallbackListDto } from './dto/sms-callback-list.response.dto';
@@ -12,7 +12,17 @@ import { UpdateResultDto } from './dto/update-result.response.dto';
 import { UpdateSmsCallbacksDto } from './dto/update-sms-callbacks.request.dto';
 import { SmsCallbackService, WithEtag } from './sms-callback.service';
 
-const ETAG_HEADER = { ETag: { description: 'Strong entity tag of the whole configuration (absent on filtered lists).', schema: { type: 'string' } } };
+const LIST_ETAG = {
+  ...RATE_LIMIT_HEADERS,
+  ETag: {
+    description: 'Strong entity tag of the whole configuration, for `If-Match`; absent when `event_type` filters the list.',
+    schema: { type: 'string' },
+  },
+};
+const UPDATED_ETAG = {
+  ...RATE_LIMIT_HEADERS,
+  ETag: { description: 'Strong entity tag of the configuration after the change.', required: true, schema: { type: 'string' } },
+};
 
 /** Same paths and bodies as SMN v2, so SMN documentation and SDK habits carry over. */
 @ApiTags('SMS callbacks')
@@ -24,8 +34,16 @@ export class SmsCallbackController {
   @Get()
   @Authenticated(Scope.SmsCallbackRead)
   @ApiOperation({ operationId: 'listSmsCallbacks', summary: 'List SMS event callbacks' })
-  @ApiResponse({ status: 200, type: SmsCallbackListDto, headers: ETAG_HEADER })
-  @ApiSmnRouteErrorResponses(400, 401, 403, 404, 429, 500, 502, 503, 504)
+  @ApiResponse({ status: 200, description: 'The configured callbacks.', type: SmsCallbackListDto, headers: LIST_ETAG })
+  @ApiErrorResponses(
+    ErrorResponse.SmnEventTypeRule,
+    ErrorResponse.ValidationFailed,
+    ErrorResponse.ProjectNotFound,
+    // A GET body is read (SMN SDKs sign one) and limited like a PUT's.
+    ErrorResponse.PayloadTooLarge,
+    AUTHENTICATED_ROUTE_ERRORS,
+    UPSTREAM_ERRORS,
+  )
   async list(
     @Param() params: ProjectParamsDto,
     @Query() query: ListSmsCallbacksQueryDto,
@@ -40,9 +58,25 @@ export class SmsCallbackController {
   @Authenticated(Scope.SmsCallbackWrite)
   @HttpCode(200)
   @ApiOperation({ operationId: 'updateSmsCallbacks', summary: 'Update SMS event callbacks' })
-  @ApiHeader({ name: 'If-Match', required: false, description: 'Apply only if the configuration still has this ETag (412 otherwise).' })
-  @ApiResponse({ status: 200, type: UpdateResultDto, headers: ETAG_HEADER })
-  @ApiSmnRouteErrorResponses(400, 401, 403, 404, 412, 413, 415, 429, 500, 502, 503, 504)
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'Apply only if the configuration still has this ETag (412 otherwise); `*` or none: last writer wins.',
+  })
+  @ApiResponse({ status: 200, description: 'SMN applied the change.', type: UpdateResultDto, headers: UPDATED_ETAG })
+  @ApiErrorResponses(
+    ErrorResponse.SmnEventTypeRule,
+    ErrorResponse.SmnTopicUrnRule,
+    ErrorResponse.ValidationFailed,
+    ErrorResponse.ProjectNotFound,
+    ErrorResponse.PreconditionFailed,
+    ErrorResponse.PayloadTooLarge,
+    ErrorResponse.UnsupportedMediaType,
+    ErrorResponse.ProjectBusy,
+    ErrorResponse.AuditUnavailable,
+    AUTHENTICATED_ROUTE_ERRORS,
+    UPSTREAM_ERRORS,
+  )
   async update(
     @Param() params: ProjectParamsDto,
     @Body() body: UpdateSmsCallbacksDto,

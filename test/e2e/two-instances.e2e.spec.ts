@@ -1,3 +1,4 @@
+import { conformingFetch } from '../support/openapi-conformance';
 import { sql } from 'kysely';
 import request from 'supertest';
 import { AuditSigningKey } from '../../src/audit/audit-signing-key';
@@ -53,7 +54,7 @@ async function put(child: ChildBff, via: 'A' | 'B', project: string, id: string)
 
 /** How many stale-intent sweeps an instance has finished (the store port is metered). */
 async function sweepsOf(child: ChildBff): Promise<number> {
-  const text = await (await fetch(`${child.url}/metrics`)).text();
+  const text = await (await conformingFetch(`${child.url}/metrics`)).text();
   return Number(/^audit_write_duration_seconds_count\{operation="finalizeStaleIntents"\} (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 
@@ -63,7 +64,7 @@ async function moreSweeps(child: ChildBff, n: number): Promise<void> {
 }
 
 async function verification(child: ChildBff): Promise<unknown> {
-  const res = await fetch(`${child.url}/audit/verification`, { headers: { 'x-api-key': DEV_KEY } });
+  const res = await conformingFetch(`${child.url}/audit/verification`, { headers: { 'x-api-key': DEV_KEY } });
   return { status: res.status, body: await res.json() };
 }
 

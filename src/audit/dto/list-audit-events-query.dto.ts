@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { AUDIT_OUTCOMES, AuditOutcome } from '../audit.types';
@@ -22,10 +23,8 @@ export class ListAuditEventsQueryDto {
   @IsIn(AUDIT_OUTCOMES)
   outcome?: AuditOutcome;
 
-  /**
-   * Recorded at or after this instant (ISO 8601).
-   * @example 2026-11-27T00:00:00Z
-   */
+  // No example: Swagger UI prefills it, and a fixed date would soon filter everything out.
+  /** Recorded at or after this instant (ISO 8601). */
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'from must be an ISO 8601 date-time' })
@@ -44,6 +43,7 @@ export class ListAuditEventsQueryDto {
   cursor?: string;
 
   /** Page size, 1..200 (default 50). */
+  @ApiPropertyOptional({ type: 'integer', default: 50 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -14,6 +14,7 @@ import { DEVELOPMENT_API_KEY } from '../../../src/auth/auth.options';
 import type { AppConfig } from '../../../src/config/app-config';
 import { loadConfig } from '../../../src/config/load-config';
 import { SmnPort } from '../../../src/smn/smn.port';
+import { conformingInjection } from '../../support/openapi-conformance';
 import { FakeSmnPort } from './fake-smn.port';
 import { MemoryAuditStore } from './memory-audit.store';
 
@@ -68,7 +69,9 @@ export interface ContractApp {
   store: MemoryAuditStore;
   /** Every line logged at `warn` and above (or the level given), parsed. */
   logs: Array<Record<string, unknown>>;
-  /** A request through Fastify's injection (no socket). */
+  /** Every route the app serves (Fastify's `onRoute`), e.g. `{ method: 'GET', url: '/health/live' }`. */
+  routes: ServedRoute[];
+  /** A request through Fastify's injection (no socket); the answer is checked against the committed spec. */
   inject(options: InjectOptions): Promise<LightMyRequestResponse>;
   get(path: string, options?: ContractRequest): Promise<LightMyRequestResponse>;
   /** `body` is sent as JSON unless it is a string (sent as it is, with the given Content-Type). */
@@ -78,6 +81,11 @@ export interface ContractApp {
   /** Recomputes the chain and checks every signature with the app's key. */
   verifyChain(): ReturnType<typeof verifyAuditChain>;
   close(): Promise<void>;
+}
+
+export interface ServedRoute {
+  method: string;
+  url: string;
 }
 
 export interface ContractAppOptions {
@@ -135,6 +143,13 @@ export async function startContractApp(options: ContractAppOptions = {}): Promis
     .compile();
 
   const app = moduleRef.createNestApplication<NestFastifyApplication>(...appAdapterAndOptions(config, logger));
+  const routes: ServedRoute[] = [];
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    });
   configureApp(app, config);
   await app.init();
   const fastify = app.getHttpAdapter().getInstance();
@@ -149,7 +164,8 @@ export async function startContractApp(options: ContractAppOptions = {}): Promis
       ...request.headers,
     };
   };
-  const inject = (injectOptions: InjectOptions) => fastify.inject(injectOptions);
+  // Every answer a contract test receives is checked against the committed spec (openapi-conformance.ts).
+  const inject = async (injectOptions: InjectOptions) => conformingInjection(injectOptions, await fastify.inject(injectOptions));
 
   return {
     app,
@@ -157,6 +173,7 @@ export async function startContractApp(options: ContractAppOptions = {}): Promis
     smn,
     store,
     logs,
+    routes,
     inject,
     get: (path, request) => inject({ method: 'GET', url: path, headers: headersOf(request) }),
     put: (path, body, request = {}) =>
