@@ -62,3 +62,23 @@ export function answerUnmetExpectation(request: IncomingMessage, response: Serve
   });
   response.end(body);
 }
+
+/**
+ * Node's `connect` (a CONNECT request, as a forward proxy would get): no route serves that method, so 404 in
+ * the envelope, as for any other unserved method; without this listener Node closes the connection unanswered.
+ */
+export function answerConnectRequest(request: IncomingMessage, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const requestId = requestIdFor(request);
+  const body = JSON.stringify({ request_id: requestId, code: ErrorCode.NotFound, message: 'No such route.' } satisfies ErrorEnvelope);
+  socket.end(
+    `HTTP/1.1 404 Not Found\r\n` +
+      `content-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      `${REQUEST_ID_HEADER}: ${requestId}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
+}

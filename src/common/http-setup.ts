@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/app-config';
 import { AllErrorsFilter } from './all-errors.filter';
 import { BffError } from './bff-error';
-import { answerClientError, answerUnmetExpectation } from './client-errors';
+import { answerClientError, answerConnectRequest, answerUnmetExpectation } from './client-errors';
 import { ErrorCode } from './error-codes';
 import { toErrorReply } from './error-envelope';
 import { inheritedNames, unknownProperties, useJsonBodyParser } from './json-body';
@@ -92,12 +92,13 @@ export function configureHttp(app: NestFastifyApplication): void {
   });
   // An `Expect` other than 100-continue: Node would answer an empty 417 of its own.
   fastify.server.on('checkExpectation', answerUnmetExpectation);
+  fastify.server.on('connect', answerConnectRequest);
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
-    // The CORS hook (cors.ts) runs first and answers every preflight: any other OPTIONS is a method no route
-    // serves, answered here so that it never reaches the CORS plugin's catch-all OPTIONS route, whose errors
-    // would bypass the one filter.
-    if (request.method === 'OPTIONS') {
+    // The CORS hook (cors.ts) runs first and answers every preflight: any other OPTIONS that found a route
+    // found the CORS plugin's catch-all one (whose errors would bypass the one filter), and no route of this
+    // API serves the method.
+    if (request.method === 'OPTIONS' && !request.is404) {
       reply.callNotFound();
       return;
     }

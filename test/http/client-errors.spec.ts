@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { ContractApp, startContractApp } from '../contract/support/contract-app';
+import { callbackPath, ContractApp, DEV_KEY, startContractApp } from '../contract/support/contract-app';
 
 /** Answers Node gives before any route runs are in the envelope too, over a real socket. */
 describe('client errors on the wire', () => {
@@ -41,6 +41,13 @@ describe('client errors on the wire', () => {
 
   it.each([
     ['an Expect other than 100-continue', 'GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: MARK-expect\r\n\r\n', 417, 'BFF.EXPECTATION_FAILED'],
+    ['a CONNECT request', 'CONNECT MARK-connect.example:443 HTTP/1.1\r\nHost: MARK-connect.example:443\r\n\r\n', 404, 'BFF.NOT_FOUND'],
+    [
+      'a body in a transfer coding other than chunked',
+      `PUT ${callbackPath()} HTTP/1.1\r\nHost: x\r\nX-Api-Key: ${DEV_KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+      415,
+      'BFF.UNSUPPORTED_MEDIA_TYPE',
+    ],
     ['an HTTP/1.1 request without Host', 'GET /health/live?MARK-host HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'BFF.VALIDATION_FAILED'],
     [
       'a malformed percent-encoding in the path',
