@@ -16,7 +16,7 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
  * The Fastify adapter as the BFF runs it: pino logger, sane request ids, 64 KiB bodies, and the timeouts that
- * free a connection from a slow or stalled caller (README, Timeouts). Without `timeouts` (tests that build an
+ * free a connection from a slow or stalled caller (README, Timeouts and encodings). Without `timeouts` (tests that build an
  * adapter without a configuration) the framework's own apply.
  */
 export function createHttpAdapter(logger: Logger, options: { trustProxy?: string[] | boolean; timeouts?: ServerConfig } = {}): FastifyAdapter {

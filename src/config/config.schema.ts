@@ -129,8 +129,8 @@ const http = httpVariables
   .readonly();
 
 /**
- * How long the server waits for a caller, so that a slow or stalled client frees its connection (README,
- * Timeouts): the request line and headers, the whole request with its body, and an idle kept-alive connection.
+ * How long the server waits for a caller, so that a slow or stalled client frees its connection (README, Timeouts
+ * and encodings): the request line and headers, the whole request with its body, and an idle kept-alive connection.
  */
 export const serverVariables = z.object({
   HTTP_HEADERS_TIMEOUT_MS: doc(int(10_000, 100), {

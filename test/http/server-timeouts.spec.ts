@@ -35,7 +35,7 @@ function openSocket(port: number): { socket: Socket; connected: Promise<void>; c
 
 const envelopeOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
 
-/** Slow clients must not hold connections (README, Timeouts): each phase of a request has its own bound. */
+/** Slow clients must not hold connections (README, Timeouts and encodings): each phase of a request has its own bound. */
 describe('timeouts that free connections', () => {
   let harness: Harness;
   let port: number;
