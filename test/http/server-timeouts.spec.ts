@@ -1,5 +1,6 @@
 import { connect, Socket } from 'node:net';
 import { CALLBACK_PATH, DEV_KEY, Harness, startHarness } from '../support/bff-harness';
+import { injectFault } from '../support/emulator-admin';
 
 /** Short timeouts so the suite is fast; the defaults (10 s, 10 s, 5 s) behave the same, only slower. */
 const HEADERS_TIMEOUT_MS = 1_000;
@@ -44,6 +45,9 @@ describe('timeouts that free connections', () => {
       HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
       HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
       HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS),
+      // Room for an answer slower than the request timeout (the last test).
+      UPSTREAM_ATTEMPT_TIMEOUT_MS: '5000',
+      UPSTREAM_DEADLINE_MS: '8000',
     });
     port = Number(new URL(harness.url).port);
   });
@@ -106,5 +110,13 @@ describe('timeouts that free connections', () => {
 
     const closed = await Promise.all(slow.map((s) => s.closed));
     for (const { afterMs } of closed) expect(afterMs).toBeLessThanOrEqual(REQUEST_TIMEOUT_MS + CHECK_SLACK_MS + SCHEDULING_SLACK_MS * 2);
+  });
+
+  it('does not cut off a request that arrived in time but takes longer than the request timeout to answer', async () => {
+    await injectFault(harness.emulator, { kind: 'latency', latency_ms: REQUEST_TIMEOUT_MS + 500, method: 'GET' });
+    const started = Date.now();
+    const res = await harness.api.get(CALLBACK_PATH);
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS + 500);
   });
 });
