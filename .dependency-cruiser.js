@@ -8,7 +8,8 @@ const ALLOWED_IMPORTS = {
   common: 'common/|config/',
   config: 'config/',
   http: 'http/|common/|config/',
-  auth: 'auth/|common/|config/|http/',
+  // The caller AK/SK verifier canonicalises with the one signer (docs/architecture.md §4): the algorithm has one owner.
+  auth: 'auth/|common/|config/|http/|smn/signing/aksk-signer\\.ts$',
   'rate-limit': 'rate-limit/|common/|config/|auth/(auth-events|auth-denial|auth\\.errors|caller)\\.ts$',
   smn: 'smn/|common/|config/|http/',
   audit: 'audit/|common/|config/|auth/(authenticated\\.decorator|caller)\\.ts$|rate-limit/rate-limiter\\.service\\.ts$',
@@ -16,7 +17,7 @@ const ALLOWED_IMPORTS = {
     'sms-callback/|common/|smn/(smn\\.port|sms-callback-rules|smn-endpoints)\\.ts$|audit/(change-attempt|change-attempt\\.lifecycle|change-attempts\\.module)\\.ts$|auth/(authenticated\\.decorator|caller)\\.ts$',
   health: 'health/|common/|config/|audit/audit\\.health\\.ts$|smn/(upstream-resilience|smn-endpoints)\\.ts$',
   metrics:
-    'metrics/|common/|config/|auth/auth-events\\.ts$|smn/(smn\\.port|upstream-resilience)\\.ts$|audit/(audit\\.store|audit\\.types|audit-chain|project-locks)\\.ts$',
+    'metrics/|common/|config/|auth/auth-events\\.ts$|smn/(smn\\.port|upstream-resilience)\\.ts$|audit/(audit\\.store|audit\\.types|audit-chain|project-locks)\\.ts$|rate-limit/redis-throttler\\.store\\.ts$',
   openapi: 'openapi/|common/|auth/authenticated\\.decorator\\.ts$',
 };
 

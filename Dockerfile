@@ -1,4 +1,5 @@
-# Build and runtime image of the BFF (and of the emulator, with a different command).
+# Build and runtime image of the BFF (and of the emulator, with a different command). Node 20, the major the
+# tests run on; production dependencies only; runs as the unprivileged `node` user.
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -14,4 +15,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
 EXPOSE 3000
+# Ready, not merely alive: the balancer and the orchestrator see what /health/ready says (README, API).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/src/main.js"]

@@ -85,13 +85,17 @@ module.exports = {
     {
       ...base,
       displayName: 'integration',
-      testMatch: [...at(SRC_WITH_IO), '<rootDir>/test/{audit,audit-e2e,auth,e2e,emulator,http,support}/**/*.spec.ts'],
+      testMatch: [...at(SRC_WITH_IO), '<rootDir>/test/{audit,audit-e2e,auth,deploy,e2e,emulator,http,support}/**/*.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', ...E2E.map(escapeRegExp)],
     },
     { ...base, displayName: 'e2e', testMatch: at(E2E) },
   ],
-  // A global option (jest ignores it inside a project).
+  // Global options (jest ignores them inside a project).
   testTimeout: 30000,
+  // Suites are independent (own ports, temp directories, schemas, Redis prefixes), so they run side by side:
+  // two workers on the two-core machines CI uses; much of the e2e time is spent waiting on processes.
+  maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
 };

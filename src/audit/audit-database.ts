@@ -1,6 +1,6 @@
 import { ColumnType, Generated } from 'kysely';
 
-export const AUDIT_ACTOR_KINDS = ['jwt', 'api-key', 'development', 'anonymous'] as const;
+export const AUDIT_ACTOR_KINDS = ['jwt', 'api-key', 'access-key', 'development', 'anonymous'] as const;
 export type AuditActorKind = (typeof AUDIT_ACTOR_KINDS)[number];
 
 export const AUDIT_OUTCOMES = ['succeeded', 'rejected', 'failed', 'denied', 'invalid', 'unknown'] as const;

@@ -1,8 +1,12 @@
 import { Kysely, Migration, MigrationResultSet, Migrator, sql } from 'kysely';
 import { GENESIS_HASH } from './audit-chain';
-import { AUDIT_ACTOR_KINDS, AUDIT_OUTCOMES } from './audit.types';
+import { AUDIT_OUTCOMES } from './audit.types';
 
 const list = (values: readonly string[]) => sql.raw(values.map((value) => `'${value}'`).join(', '));
+
+/** The actor kinds as 0001 created them: a released migration keeps its own list when AUDIT_ACTOR_KINDS grows. */
+const ACTOR_KINDS_0001 = ['jwt', 'api-key', 'development', 'anonymous'] as const;
+const ACTOR_KINDS_0003 = ['jwt', 'api-key', 'access-key', 'development', 'anonymous'] as const;
 
 /** One set of migrations for PGlite and PostgreSQL. Append new ones; never edit a released one. */
 export const auditMigrations: Record<string, Migration> = {
@@ -16,7 +20,7 @@ export const auditMigrations: Record<string, Migration> = {
           request_id text not null,
           started_at timestamptz not null,
           recorded_at timestamptz not null,
-          actor_kind text not null check (actor_kind in (${list(AUDIT_ACTOR_KINDS)})),
+          actor_kind text not null check (actor_kind in (${list(ACTOR_KINDS_0001)})),
           actor_subject text,
           actor_client_id text,
           source_ip text not null,
@@ -90,6 +94,17 @@ export const auditMigrations: Record<string, Migration> = {
       await sql`drop index audit_records_amends`.execute(db);
       await sql`alter table audit_intents drop column committed_at`.execute(db);
       await sql`alter table audit_records drop column amends`.execute(db);
+    },
+  },
+  '0003_access_key_actors': {
+    // Callers signing with a BFF-issued access key (caller AK/SK) are their own actor kind.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`alter table audit_records drop constraint audit_records_actor_kind_check`.execute(db);
+      await sql`alter table audit_records add constraint audit_records_actor_kind_check check (actor_kind in (${list(ACTOR_KINDS_0003)}))`.execute(db);
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await sql`alter table audit_records drop constraint audit_records_actor_kind_check`.execute(db);
+      await sql`alter table audit_records add constraint audit_records_actor_kind_check check (actor_kind in (${list(ACTOR_KINDS_0001)}))`.execute(db);
     },
   },
 };

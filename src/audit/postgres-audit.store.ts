@@ -59,8 +59,10 @@ export class PostgresAuditStore extends KyselyAuditStore {
     return Promise.resolve(new PostgresAuditStore(db, lockPool, timeoutMs));
   }
 
+  /** The schema the audit tables live in (the search path's first), once known. */
+  private schema?: string;
+
   protected async lockAcrossInstances(projectId: string, waitMs: number): Promise<ProjectLock> {
-    const key = projectLockKey(projectId);
     const until = Date.now() + waitMs;
     const client = await connectWithin(this.lockPool, waitMs);
     const lost = new AbortController();
@@ -72,6 +74,17 @@ export class PostgresAuditStore extends KyselyAuditStore {
       // Destroyed, not reused: its session ends, and with it the lock. The listener stays for late errors.
       client.release(error);
     };
+    let key: string;
+    try {
+      // Once per store: advisory locks are database-wide, the audit chain they protect is per schema.
+      this.schema ??= (
+        await client.query<{ schema: string }>({ text: 'select current_schema() as schema', query_timeout: this.statementTimeoutMs } as never)
+      ).rows[0].schema;
+      key = projectLockKey(projectId, this.schema);
+    } catch (error) {
+      drop(error as Error);
+      throw error;
+    }
     const remaining = Math.max(1, Math.round(until - Date.now()));
     try {
       // One round trip; the key is a number we computed, never caller input. A wait past lock_timeout is
@@ -109,9 +122,13 @@ export class PostgresAuditStore extends KyselyAuditStore {
 /** How much later than lock_timeout we stop waiting for the server to say so. */
 const LOCK_ANSWER_MARGIN_MS = 100;
 
-/** A 64-bit advisory-lock key per project, namespaced so it cannot meet another feature's keys. */
-export function projectLockKey(projectId: string): string {
-  return createHash('sha256').update(`sms-callback-bff:project:${projectId}`).digest().readBigInt64BE(0).toString();
+/**
+ * A 64-bit advisory-lock key per project and audit schema, namespaced so it cannot meet another feature's
+ * keys. Two deployments with their audit in different schemas of one database keep separate chains, so their
+ * changes need not exclude each other.
+ */
+export function projectLockKey(projectId: string, schema: string): string {
+  return createHash('sha256').update(`sms-callback-bff:${schema}:project:${projectId}`).digest().readBigInt64BE(0).toString();
 }
 
 /** A lock connection within `waitMs`: a pool full of other projects' locks is a busy answer, not an outage. */

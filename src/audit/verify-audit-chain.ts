@@ -99,6 +99,8 @@ export interface AuditVerifyOptions {
   privateKeyPem?: string;
   /** A saved checkpoint (the JSON of `GET /audit/checkpoint`) the chain must still contain. */
   checkpointFile?: string;
+  /** An open store to verify instead of opening one from `databaseUrl`/`dataDir`; it is left open. */
+  store?: AuditStore;
 }
 
 /** Without a checkpoint, a chain cut short with its head rewound to match verifies too: say so. */
@@ -116,11 +118,11 @@ export async function runAuditVerify(
   /** Sees why verification could not run (e.g. the embedded store is held by a running server). */
   onUnverifiable?: (error: unknown) => void,
 ): Promise<number> {
-  let store: AuditStore | undefined;
+  let opened: AuditStore | undefined;
   try {
     const publicKey = resolveAuditPublicKey(options);
     const checkpoint = options.checkpointFile === undefined ? undefined : readCheckpoint(options.checkpointFile);
-    store = await openAuditStore(options);
+    const store = options.store ?? (opened = await openAuditStore(options));
     const result = checkpoint ? await verifyAuditChainWithCheckpoint(store, publicKey, checkpoint) : await verifyAuditChain(store, publicKey);
     if (result.ok) {
       print(
@@ -148,7 +150,7 @@ export async function runAuditVerify(
     if (!onUnverifiable) print(`audit chain NOT VERIFIED: ${(error as Error).message}`);
     return 2;
   } finally {
-    await store?.close().catch(() => undefined);
+    await opened?.close().catch(() => undefined);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { ApiKeyEntry, AuthConfig, JwtConfig } from '../config/app-config';
+import type { AccessKeyEntry, ApiKeyEntry, AuthConfig, JwtConfig } from '../config/app-config';
 
-export type { ApiKeyEntry } from '../config/app-config';
+export type { AccessKeyEntry, ApiKeyEntry } from '../config/app-config';
 // The configuration owns the development key and the rule that turns it on; the module only applies them.
 export { DEVELOPMENT_API_KEY, resolveDevelopmentKey } from '../config/config.schema';
 
@@ -15,9 +15,13 @@ export type JwtOptions = Omit<JwtConfig, 'jwksUrl' | 'publicKeyFile' | 'jwksCool
 };
 
 /** Caller authentication as configured (validated by the configuration schema, not again here). */
-export type AuthOptions = Omit<AuthConfig, 'jwt' | 'apiKeys'> & { jwt?: JwtOptions; apiKeys: ApiKeyEntry[] };
+export type AuthOptions = Omit<AuthConfig, 'jwt' | 'apiKeys' | 'accessKeys'> & { jwt?: JwtOptions; apiKeys: ApiKeyEntry[]; accessKeys?: AccessKeyEntry[] };
 
 export const AUTH_OPTIONS = Symbol('AUTH_OPTIONS');
+
+/** The clock of caller authentication (epoch ms; the `X-Sdk-Date` window): `Date.now`, replaced in tests. */
+export const AUTH_CLOCK = Symbol('AUTH_CLOCK');
+export type AuthClock = () => number;
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');

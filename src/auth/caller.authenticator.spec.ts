@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { AccessKeyAuthenticator } from './access-key.authenticator';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { AuthDeniedError } from './auth.errors';
 import { CallerAuthenticator, MAX_TOKEN_LENGTH } from './caller.authenticator';
@@ -6,7 +7,7 @@ import type { JwtAuthenticator } from './jwt.authenticator';
 
 describe('CallerAuthenticator', () => {
   const jwt = { authenticate: jest.fn() };
-  const authenticator = new CallerAuthenticator(jwt as unknown as JwtAuthenticator, new ApiKeyAuthenticator([], false));
+  const authenticator = new CallerAuthenticator(jwt as unknown as JwtAuthenticator, new ApiKeyAuthenticator([], false), new AccessKeyAuthenticator([]));
   const requestWith = (headers: Record<string, string>) => ({ headers, query: {} }) as unknown as FastifyRequest;
 
   it('refuses a 16 KiB token without parsing it', async () => {

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { isSdkSignature, type AccessKeyAuthenticator } from './access-key.authenticator';
 import type { ApiKeyAuthenticator } from './api-key.authenticator';
 import { unauthenticated } from './auth.errors';
 import type { Caller } from './caller';
@@ -11,11 +12,15 @@ export const API_KEY_HEADER = 'x-api-key';
 /** Credentials in URLs end up in access logs, proxies and browser history, so they are refused, not ignored. */
 const QUERY_CREDENTIALS: ReadonlySet<string> = new Set(['api_key', 'apikey', 'access_token', 'x-api-key']);
 
-/** Finds out who is calling: a bearer JWT or an API key (including the development key), never both. */
+/**
+ * Finds out who is calling: a bearer JWT, an API key (including the development key) or an AK/SK signature
+ * (`Authorization: SDK-HMAC-SHA256 …`, as SMN SDKs send it) — exactly one of them.
+ */
 export class CallerAuthenticator {
   constructor(
     private readonly jwt: JwtAuthenticator | undefined,
     private readonly apiKeys: ApiKeyAuthenticator,
+    private readonly accessKeys: AccessKeyAuthenticator,
   ) {}
 
   /** The caller, or throws `AuthDeniedError` (401, or 503 when the issuer's keys are unavailable). */
@@ -26,11 +31,19 @@ export class CallerAuthenticator {
     const authorization = request.headers.authorization;
     const apiKey = request.headers[API_KEY_HEADER];
     if (authorization !== undefined && apiKey !== undefined) {
-      throw unauthenticated('malformed_credentials', 'Send either a bearer token or an API key, not both.');
+      throw unauthenticated('malformed_credentials', 'Send one credential: an Authorization header (bearer token or AK/SK signature) or an API key, not both.');
     }
     if (apiKey !== undefined) return this.byApiKey(apiKey);
+    if (authorization !== undefined && isSdkSignature(authorization)) return this.bySignature(request, authorization);
     if (authorization !== undefined) return this.byBearer(authorization);
-    throw unauthenticated('missing_credentials', 'Authentication required: send a bearer token or an X-Api-Key header.', false);
+    throw unauthenticated('missing_credentials', 'Authentication required: send a bearer token, an AK/SK signature or an X-Api-Key header.', false);
+  }
+
+  private bySignature(request: FastifyRequest, authorization: string): Caller {
+    if (authorization.length > MAX_TOKEN_LENGTH) {
+      throw unauthenticated('malformed_credentials', `The Authorization header exceeds ${MAX_TOKEN_LENGTH} bytes.`);
+    }
+    return this.accessKeys.authenticate(request, authorization);
   }
 
   private byApiKey(key: string | string[]): Caller {

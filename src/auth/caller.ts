@@ -1,7 +1,7 @@
 /** The authenticated party behind a request, as the guard resolved it. Never holds a secret. */
 export interface Caller {
-  kind: 'jwt' | 'api-key' | 'development';
-  /** JWT `sub`, or the API key's configured name. */
+  kind: 'jwt' | 'api-key' | 'access-key' | 'development';
+  /** JWT `sub`, or the API key's or access key's configured name. */
   subject: string;
   /** JWT `client_id`/`azp` when present. */
   clientId?: string;

@@ -5,7 +5,7 @@ type CorsOptions = Exclude<Parameters<NestFastifyApplication['enableCors']>[0], 
 /** Request headers a browser frontend may send: the credentials, the body's type, the precondition, tracing. */
 const ALLOWED_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'If-Match', 'X-Request-Id', 'traceparent'];
 /** Answer headers a page may read: the ETag it sends back as If-Match, the request id, and why to wait or retry. */
-const EXPOSED_HEADERS = ['ETag', 'X-Request-Id', 'Retry-After', 'WWW-Authenticate'];
+const EXPOSED_HEADERS = ['ETag', 'X-Request-Id', 'Retry-After', 'WWW-Authenticate', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
 
 /**
  * CORS for browser frontends (README, CORS): exact origins from configuration, the two methods of the API,

@@ -7,7 +7,7 @@ import { BffError } from './bff-error';
 import { answerClientError, answerConnectRequest, answerUnmetExpectation } from './client-errors';
 import { ErrorCode } from './error-codes';
 import { toErrorReply } from './error-envelope';
-import { inheritedNames, unknownProperties, useJsonBodyParser } from './json-body';
+import { inheritedNames, keepBodylessBytes, unknownProperties, useJsonBodyParser } from './json-body';
 import { requestContext } from './request-context';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
@@ -85,6 +85,7 @@ export function configureHttp(app: NestFastifyApplication): void {
   // JSON only: without this, text/plain bodies would be parsed as strings instead of answering 415.
   fastify.removeContentTypeParser('text/plain');
   useJsonBodyParser(fastify);
+  keepBodylessBytes(fastify);
   // Query strings by the same own-property rule as bodies (json-body.ts).
   fastify.addHook('preValidation', (request, _reply, done) => {
     const inherited = inheritedNames(request.query);

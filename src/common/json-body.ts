@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import { BffError } from './bff-error';
 import { ErrorCode } from './error-codes';
@@ -8,6 +8,40 @@ import { validationFailed } from './validation';
 export const MAX_JSON_DEPTH = 32;
 
 /**
+ * The bytes of each parsed body, as received: an AK/SK signature covers them, not their parsed value
+ * (src/auth/access-key.authenticator.ts). Held beside the request, not on it, and only here.
+ */
+const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+
+/** The exact bytes of the request's JSON body, once parsed; undefined for a request without one. */
+export function rawBodyOf(request: FastifyRequest): Buffer | undefined {
+  return rawBodies.get(request);
+}
+
+/**
+ * A GET's body is never parsed (Fastify reads none), but an SDK may sign one: the Node core's client
+ * signs `{}` with every GET (docs/upstream-smn.md §8.5). Its bytes are kept for the signature only,
+ * within the body limit.
+ */
+export function keepBodylessBytes(fastify: FastifyInstance): void {
+  fastify.addHook('preParsing', async (request, _reply, payload) => {
+    const { headers } = request;
+    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    if (request.method !== 'GET' || !hasBody) return payload;
+    const limit = request.routeOptions.bodyLimit ?? 0;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of payload) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new BffError(413, ErrorCode.PayloadTooLarge, `The request body exceeds ${Math.floor(limit / 1024)} KiB.`);
+      chunks.push(chunk as Buffer);
+    }
+    rawBodies.set(request, Buffer.concat(chunks));
+    return payload;
+  });
+}
+
+/**
  * Fastify's own JSON parser (body limit, prototype-poisoning refusal) behind a nesting limit: a body nested
  * thousands of levels deep is refused with 400 `BFF.VALIDATION_FAILED` while it is still text, instead of
  * overflowing the stack of the validators, the audit's canonical JSON or the database's jsonb.
@@ -15,17 +49,20 @@ export const MAX_JSON_DEPTH = 32;
 export function useJsonBodyParser(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const refusal = unsupportedEncoding(request.headers);
     if (refusal) {
       done(refusal, undefined);
       return;
     }
-    if (nestingDepth(body as string, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    const bytes = body as Buffer;
+    const text = bytes.toString('utf8');
+    if (nestingDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
       done(validationFailed([{ field: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]), undefined);
       return;
     }
-    parse(request, body as string, (error, parsed) => {
+    rawBodies.set(request, bytes);
+    parse(request, text, (error, parsed) => {
       if (error) return done(error, undefined);
       const inherited = inheritedNames(parsed);
       if (inherited.length) return done(unknownProperties(inherited), undefined);

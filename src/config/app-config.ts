@@ -26,6 +26,8 @@ export type UpstreamPolicyConfig = SmnConfig['upstream'];
 export type AuthConfig = Config['auth'];
 export type JwtConfig = NonNullable<AuthConfig['jwt']>;
 export type ApiKeyEntry = AuthConfig['apiKeys'][number];
+/** A BFF-issued access key (caller AK/SK); holds the secret, so it never leaves authentication. */
+export type AccessKeyEntry = AuthConfig['accessKeys'][number];
 export type RateLimitConfig = Config['rateLimit'];
 /** One budget: at most `limit` requests per `ttlMs` window. */
 export type RateLimitBudget = RateLimitConfig['caller'];

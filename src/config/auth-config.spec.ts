@@ -99,6 +99,49 @@ describe('caller authentication configuration', () => {
     expect(loadConfig({ AUTH_API_KEYS: '' }).auth).toMatchObject({ apiKeys: [], developmentKey: true });
   });
 
+  describe('caller access keys (AK/SK)', () => {
+    const accessKey = {
+      name: 'sms-sender',
+      access_key_id: 'BFFAK0000000000000001',
+      secret: 'a-random-secret-of-at-least-32-characters',
+      scopes: ['sms-callback:read', 'sms-callback:write'],
+      projects: [DEMO_PROJECT.id],
+    };
+
+    it('counts as real authentication in production, and turns the development key off', () => {
+      expect(loadConfig({ ...PRODUCTION, AUTH_ACCESS_KEYS: keys(accessKey) }).auth).toMatchObject({
+        developmentKey: false,
+        accessKeys: [
+          { name: 'sms-sender', accessKeyId: 'BFFAK0000000000000001', secret: accessKey.secret, scopes: accessKey.scopes, projects: [DEMO_PROJECT.id] },
+        ],
+      });
+      expect(loadConfig({ AUTH_ACCESS_KEYS: keys(accessKey) }).auth.developmentKey).toBe(false);
+      expect(loadConfig({}).auth.accessKeys).toEqual([]);
+    });
+
+    it.each([
+      [{ access_key_id: 'short' }, 'AUTH_ACCESS_KEYS[0.access_key_id]: must be 8–128 characters'],
+      [{ access_key_id: 'has,comma0' }, 'AUTH_ACCESS_KEYS[0.access_key_id]: '],
+      [{ secret: 'too-short' }, 'AUTH_ACCESS_KEYS[0.secret]: must be at least 32 characters'],
+      [{ scopes: ['sms-callback:delete'] }, 'AUTH_ACCESS_KEYS[0.scopes.0]: unknown scope "sms-callback:delete"'],
+      [{ sk: 'unknown property' }, 'AUTH_ACCESS_KEYS[0]: '],
+    ])('refuses a bad access key %o', (change, message) => {
+      expect(problems({ ...PRODUCTION, AUTH_ACCESS_KEYS: keys({ ...accessKey, ...change }) })).toContain(message);
+    });
+
+    it('refuses a name or an access key id twice, and never repeats the secret', () => {
+      const twice = problems({ ...PRODUCTION, AUTH_ACCESS_KEYS: keys(accessKey, { ...accessKey, name: 'other' }) });
+      expect(twice).toBe('AUTH_ACCESS_KEYS: access key "other" has the same access_key_id as another key');
+      expect(problems({ ...PRODUCTION, AUTH_ACCESS_KEYS: keys(accessKey, { ...accessKey, access_key_id: 'BFFAK0000000000000002' }) })).toBe(
+        'AUTH_ACCESS_KEYS: access key "sms-sender" is configured twice',
+      );
+      expect(problems({ ...PRODUCTION, AUTH_ACCESS_KEYS: keys({ ...accessKey, scopes: 'x' }) })).not.toContain(accessKey.secret);
+      const broken = problems({ ...PRODUCTION, AUTH_ACCESS_KEYS: `[{"secret": ${accessKey.secret}}]` });
+      expect(broken).toMatch(/^AUTH_ACCESS_KEYS: is not valid JSON/);
+      expect(broken).not.toContain(accessKey.secret.slice(0, 8));
+    });
+  });
+
   it('reports every problem in one error', () => {
     const all = problems({ ...PRODUCTION, AUTH_JWKS_URL: 'http://login.example.com/jwks.json', AUTH_JWT_ALGORITHMS: 'none', AUTH_API_KEYS: 'not json' });
     for (const variable of ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_JWT_ALGORITHMS', 'AUTH_JWKS_URL', 'AUTH_API_KEYS'])

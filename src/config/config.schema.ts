@@ -381,6 +381,44 @@ const apiKeys = () =>
     .transform((text) => (text.trim() ? text : '[]'))
     .pipe(json(apiKeyList));
 
+/**
+ * Caller AK/SK (README, caller AK/SK for SMN SDK users): access keys this BFF issues to services that speak
+ * SMN through a Huawei SDK. Unlike an API key, the secret itself is needed to verify a signature, so it is
+ * configured as such (prefer the file) and marked secret: never a default, never in `.env.example`.
+ */
+const accessKeyList = z.array(
+  z
+    .strictObject({
+      name: z.string().min(1),
+      access_key_id: z.string().regex(/^[A-Za-z0-9_-]{8,128}$/, 'must be 8–128 characters of A-Z a-z 0-9 _ -'),
+      secret: z.string().min(32, 'must be at least 32 characters (a random secret, e.g. `openssl rand -base64 30`)'),
+      scopes: z.array(
+        z.string().refine((scope) => KNOWN_SCOPES.includes(scope), {
+          error: (issue) => `unknown scope ${JSON.stringify(issue.input)} (known: ${KNOWN_SCOPES.join(', ')})`,
+        }),
+      ),
+      projects: z.union([z.literal('*'), z.array(z.string())]),
+    })
+    .transform(({ access_key_id, ...entry }) => ({ ...entry, accessKeyId: access_key_id })),
+);
+
+const accessKeys = () =>
+  z
+    .string()
+    .transform((text) => (text.trim() ? text : '[]'))
+    .pipe(json(accessKeyList, { secret: true }));
+
+/** The caller AK/SK variables, their own object within caller authentication. */
+const callerAccessKeyVariables = z.object({
+  AUTH_ACCESS_KEYS: doc(accessKeys().optional(), {
+    description: `JSON array of \`{"name","access_key_id","secret","scopes":[…],"projects":[…] or "*"}\`: access keys for SMN SDK clients, which sign requests with \`SDK-HMAC-SHA256\` (README, caller AK/SK); the audit names the caller by \`name\`.`,
+    secret: true,
+  }),
+  AUTH_ACCESS_KEYS_FILE: doc(fileContent().pipe(accessKeys()).optional(), {
+    description: 'The same array in a file (added to `AUTH_ACCESS_KEYS`); the better place for secrets.',
+  }),
+});
+
 /** The development key is on exactly when nothing real is configured outside production. */
 export function resolveDevelopmentKey(nodeEnv: string, jwt: object | undefined, keys: readonly unknown[]): boolean {
   return nodeEnv !== 'production' && !jwt && keys.length === 0;
@@ -403,6 +441,7 @@ const authVariables = z.object({
     description: `JSON array of \`{"name","sha256","scopes":[…],"projects":[…] or "*"}\` (the SHA-256 of each key, never the key); scopes: ${KNOWN_SCOPES.map((s) => `\`${s}\``).join(', ')}.`,
   }),
   AUTH_API_KEYS_FILE: doc(fileContent().pipe(apiKeys()).optional(), { description: 'The same array in a file (added to `AUTH_API_KEYS`).' }),
+  ...callerAccessKeyVariables.shape,
 });
 
 const auth = authVariables
@@ -455,16 +494,37 @@ const auth = authVariables
   )
   .superRefine(
     (e, ctx) => {
-      const real = e.AUTH_JWKS_URL || e.AUTH_JWT_PUBLIC_KEY_FILE || e.AUTH_API_KEYS?.length || e.AUTH_API_KEYS_FILE?.length;
+      const names = new Set<string>();
+      const ids = new Set<string>();
+      for (const variable of ['AUTH_ACCESS_KEYS', 'AUTH_ACCESS_KEYS_FILE'] as const) {
+        for (const key of e[variable] ?? []) {
+          if (names.has(key.name)) problem(ctx, variable, `access key "${key.name}" is configured twice`);
+          else if (ids.has(key.accessKeyId)) problem(ctx, variable, `access key "${key.name}" has the same access_key_id as another key`);
+          names.add(key.name);
+          ids.add(key.accessKeyId);
+        }
+      }
+    },
+    reading('AUTH_ACCESS_KEYS', 'AUTH_ACCESS_KEYS_FILE'),
+  )
+  .superRefine(
+    (e, ctx) => {
+      const real =
+        e.AUTH_JWKS_URL ||
+        e.AUTH_JWT_PUBLIC_KEY_FILE ||
+        e.AUTH_API_KEYS?.length ||
+        e.AUTH_API_KEYS_FILE?.length ||
+        e.AUTH_ACCESS_KEYS?.length ||
+        e.AUTH_ACCESS_KEYS_FILE?.length;
       if (e.NODE_ENV === 'production' && !real) {
         problem(
           ctx,
           'AUTH_API_KEYS',
-          'no caller authentication is configured, and production requires it: set API keys (AUTH_API_KEYS or AUTH_API_KEYS_FILE) or a JWT issuer (AUTH_JWKS_URL or AUTH_JWT_PUBLIC_KEY_FILE); the development key is never accepted in production',
+          'no caller authentication is configured, and production requires it: set API keys (AUTH_API_KEYS or AUTH_API_KEYS_FILE), access keys (AUTH_ACCESS_KEYS or AUTH_ACCESS_KEYS_FILE) or a JWT issuer (AUTH_JWKS_URL or AUTH_JWT_PUBLIC_KEY_FILE); the development key is never accepted in production',
         );
       }
     },
-    reading('NODE_ENV', 'AUTH_JWKS_URL', 'AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_API_KEYS', 'AUTH_API_KEYS_FILE'),
+    reading('NODE_ENV', 'AUTH_JWKS_URL', 'AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_API_KEYS', 'AUTH_API_KEYS_FILE', 'AUTH_ACCESS_KEYS', 'AUTH_ACCESS_KEYS_FILE'),
   )
   .transform((e) => {
     const jwt =
@@ -486,12 +546,15 @@ const auth = authVariables
           }
         : undefined;
     const keys = [...(e.AUTH_API_KEYS ?? []), ...(e.AUTH_API_KEYS_FILE ?? [])];
+    /** Caller AK/SK: requests signed `SDK-HMAC-SHA256` with one of these keys. */
+    const accessKeys = [...(e.AUTH_ACCESS_KEYS ?? []), ...(e.AUTH_ACCESS_KEYS_FILE ?? [])];
     return {
       nodeEnv: e.NODE_ENV,
       jwt,
       apiKeys: keys,
+      accessKeys,
       /** Accept `local-development-key` (with every scope on every project); see `resolveDevelopmentKey`. */
-      developmentKey: resolveDevelopmentKey(e.NODE_ENV, jwt, keys),
+      developmentKey: resolveDevelopmentKey(e.NODE_ENV, jwt, [...keys, ...accessKeys]),
     };
   })
   .readonly();
@@ -511,6 +574,10 @@ const rateLimitVariables = z.object({
       sharedName: true,
     },
   ),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: doc(int(100, 1), {
+    description: 'A Redis command that takes longer fails, and counting moves to this instance until Redis answers again.',
+  }),
+  RATE_LIMIT_REDIS_PROBE_MS: doc(int(1_000, 50), { description: 'While Redis is away, how often a background PING checks whether it is back.' }),
 });
 
 const rateLimit = rateLimitVariables
@@ -521,6 +588,10 @@ const rateLimit = rateLimitVariables
     anonymousIp: { ttlMs: e.RATE_LIMIT_TTL_MS, limit: e.RATE_LIMIT_ANONYMOUS_LIMIT },
     /** When set, counters live in Redis so that all instances share them. */
     redisUrl: e.REDIS_URL,
+    /** Bounds what a stalled Redis costs a request; then requests count in memory without waiting on it. */
+    redisCommandTimeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS,
+    /** Recovery is found by a background probe, not by a request paying for the try. */
+    redisProbeIntervalMs: e.RATE_LIMIT_REDIS_PROBE_MS,
   }))
   .readonly();
 

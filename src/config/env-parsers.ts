@@ -53,15 +53,19 @@ export const fileContent = () =>
       }
     });
 
-/** JSON text, then `schema`; problems inside the value keep their path (`AUTH_API_KEYS[0.sha256]: …`). */
-export const json = <T extends z.ZodType>(schema: T) =>
+/**
+ * JSON text, then `schema`; problems inside the value keep their path (`AUTH_API_KEYS[0.sha256]: …`). With
+ * `secret`, a syntax error is reported without V8's message, which quotes the text (and so the secret).
+ */
+export const json = <T extends z.ZodType>(schema: T, { secret = false } = {}) =>
   z
     .string()
     .transform((text, ctx): unknown => {
       try {
         return JSON.parse(text);
       } catch (error) {
-        ctx.issues.push({ code: 'custom', message: (error as Error).message, input: text });
+        const message = secret ? 'is not valid JSON' : (error as Error).message;
+        ctx.issues.push({ code: 'custom', message, input: secret ? undefined : text });
         return z.NEVER;
       }
     })

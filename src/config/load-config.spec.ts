@@ -61,8 +61,14 @@ describe('loadConfig', () => {
       breakerHalfOpenAfterMs: 10_000,
       maxSockets: 64,
     });
-    expect(config.auth).toEqual({ nodeEnv: 'development', jwt: undefined, apiKeys: [], developmentKey: true });
-    expect(config.rateLimit).toEqual({ caller: { ttlMs: 60_000, limit: 600 }, anonymousIp: { ttlMs: 60_000, limit: 30 }, redisUrl: undefined });
+    expect(config.auth).toEqual({ nodeEnv: 'development', jwt: undefined, apiKeys: [], accessKeys: [], developmentKey: true });
+    expect(config.rateLimit).toEqual({
+      caller: { ttlMs: 60_000, limit: 600 },
+      anonymousIp: { ttlMs: 60_000, limit: 30 },
+      redisUrl: undefined,
+      redisCommandTimeoutMs: 100,
+      redisProbeIntervalMs: 1_000,
+    });
     expect(config.audit).toMatchObject({ dataDir: join('./data', 'audit'), changeDeadlineMs: 15_000, lockWaitMs: 5_000, staleAfterMs: 30_000 });
   });
 

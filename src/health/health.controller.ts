@@ -23,7 +23,7 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Worth sending traffic to: not shutting down, the audit store answers, upstream configured and its circuit closed. */
+  /** Worth sending traffic to: not shutting down, the audit store answers, SMN configured (open circuits are reported only). */
   @Get('ready')
   @HealthCheck()
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {

@@ -3,7 +3,12 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
 import { UpstreamResilience } from '../smn/upstream-resilience';
 
-/** Ready when at least one project has an endpoint and no regional circuit is open. */
+/**
+ * Ready when at least one project has an endpoint. Open circuits are reported, not counted against
+ * readiness (docs/adr/0007-readiness-and-open-circuits.md): an SMN outage is shared by every instance, so
+ * taking them all out of the balancer would only swap our 503 with `Retry-After` for the balancer's own
+ * error, and a breaker that half-opens on the next call would never see one.
+ */
 @Injectable()
 export class UpstreamHealthIndicator {
   constructor(
@@ -15,12 +20,8 @@ export class UpstreamHealthIndicator {
   check(key = 'smn') {
     const indicator = this.indicators.check(key);
     const projects = this.config.smn.projects.size;
-    const open = this.resilience
-      .circuitStates()
-      .filter((c) => c.state === 'open')
-      .map((c) => c.endpoint);
     if (projects === 0) return indicator.down({ reason: 'no SMN project configured' });
-    if (open.length) return indicator.down({ reason: 'circuit open', endpoints: open });
-    return indicator.up({ projects });
+    const circuits = this.resilience.circuitStates().filter((c) => c.state !== 'closed');
+    return indicator.up({ projects, ...(circuits.length ? { circuits } : {}) });
   }
 }

@@ -1,8 +1,10 @@
-import { Global, Module, OnModuleInit } from '@nestjs/common';
+import { Global, Inject, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+import { ThrottlerStorage } from '@nestjs/throttler';
 import { Gauge } from 'prom-client';
 import { AuthEvents } from '../auth/auth-events';
+import { RedisThrottlerStorage } from '../rate-limit/redis-throttler.store';
 import { UpstreamResilience } from '../smn/upstream-resilience';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
@@ -21,11 +23,17 @@ export class MetricsModule implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly authEvents: AuthEvents,
     private readonly resilience: UpstreamResilience,
+    @Inject(ThrottlerStorage) private readonly throttlerStorage: ThrottlerStorage,
   ) {}
 
   onModuleInit(): void {
     registerCircuitGauge(this.metrics, this.resilience);
-    this.authEvents.onFailure((event) => this.metrics.authFailures.inc({ reason: event.reason }));
+    registerRedisGauge(this.metrics, this.throttlerStorage);
+    this.authEvents.onFailure((event) => {
+      this.metrics.authFailures.inc({ reason: event.reason });
+      if (event.reason === 'rate_limited_caller') this.metrics.rateLimitRejections.inc({ kind: 'caller' });
+      if (event.reason === 'rate_limited_ip') this.metrics.rateLimitRejections.inc({ kind: 'ip' });
+    });
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onResponse', (request, reply, done) => {
       // The route template, not the URL, so project ids do not explode the label set.
@@ -45,6 +53,22 @@ function registerCircuitGauge(metrics: MetricsService, resilience: UpstreamResil
     registers: [metrics.registry],
     collect() {
       for (const { endpoint, state } of resilience.circuitStates()) this.set({ endpoint }, CIRCUIT_STATES[state]);
+    },
+  });
+}
+
+/**
+ * 1 while Redis is away and rate limits count per instance (so the effective limit is instances × limit),
+ * 0 while counters are shared; absent without Redis. Read at scrape time.
+ */
+function registerRedisGauge(metrics: MetricsService, storage: ThrottlerStorage): void {
+  if (!(storage instanceof RedisThrottlerStorage)) return;
+  new Gauge({
+    name: 'rate_limit_redis_degraded',
+    help: '1 while Redis does not answer and rate limits are counted per instance, else 0.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(storage.degraded ? 1 : 0);
     },
   });
 }

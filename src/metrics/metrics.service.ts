@@ -32,6 +32,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly rateLimitRejections = new Counter({
+    name: 'rate_limit_rejections_total',
+    help: 'Requests refused with 429, by budget: caller (authenticated) or ip (failed authentication).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly auditWriteDuration = new Histogram({
     name: 'audit_write_duration_seconds',
     help: 'Duration of audit store writes, by operation.',

@@ -26,7 +26,8 @@ export class RateLimitModule {
         { provide: ThrottlerStorage, inject: [APP_LOGGER], useFactory: (logger: Logger) => createStorage(options, logger.child({ component: 'rate-limit' })) },
         RateLimiter,
       ],
-      exports: [RateLimiter],
+      // The storage too: the metrics read whether its Redis is degraded.
+      exports: [RateLimiter, ThrottlerStorage],
     };
   }
 }
@@ -37,9 +38,13 @@ function createStorage(options: RateLimitOptions, logger: Logger): ThrottlerStor
     lazyConnect: true,
     // Fail fast while Redis is away (the storage then counts in memory) instead of queueing requests.
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 500,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.redisCommandTimeoutMs ?? 100,
     connectTimeout: 2_000,
   });
-  return new RedisThrottlerStorage(redis, options.redisKeyPrefix ?? DEFAULT_KEY_PREFIX, logger);
+  return new RedisThrottlerStorage(redis, {
+    prefix: options.redisKeyPrefix ?? DEFAULT_KEY_PREFIX,
+    probeIntervalMs: options.redisProbeIntervalMs ?? 1_000,
+    logger,
+  });
 }

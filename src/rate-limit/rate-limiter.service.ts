@@ -9,6 +9,10 @@ export interface RateLimitDecision {
   allowed: boolean;
   /** Seconds until the tracker may try again; 0 when allowed. */
   retryAfterSec: number;
+  /** The budget's size, what is left of it in this window, and the seconds until the window resets. */
+  limit: number;
+  remaining: number;
+  resetSec: number;
 }
 
 /**
@@ -34,6 +38,10 @@ export class RateLimiter {
     const key = createHash('sha256').update(tracker).digest('hex');
     // Block for one window once the limit is passed, as ThrottlerGuard does by default.
     const record = await this.storage.increment(key, ttlMs, limit, ttlMs, budget);
-    return record.isBlocked ? { allowed: false, retryAfterSec: Math.max(1, record.timeToBlockExpire) } : { allowed: true, retryAfterSec: 0 };
+    if (record.isBlocked) {
+      const retryAfterSec = Math.max(1, record.timeToBlockExpire);
+      return { allowed: false, retryAfterSec, limit, remaining: 0, resetSec: retryAfterSec };
+    }
+    return { allowed: true, retryAfterSec: 0, limit, remaining: Math.max(0, limit - record.totalHits), resetSec: Math.max(1, record.timeToExpire) };
   }
 }

@@ -41,23 +41,43 @@ interface ThrottleCommand {
   bffThrottle(counterKey: string, blockKey: string, ttlMs: number, limit: number, blockMs: number): Promise<ThrottleReply>;
 }
 
+export interface RedisThrottlerStorageOptions {
+  /** Prefix of every key. */
+  prefix: string;
+  /** While degraded, how often a background PING looks for Redis. */
+  probeIntervalMs: number;
+  logger: Logger;
+}
+
 /**
  * `ThrottlerStorage` on Redis (`@nest-lab/throttler-storage-redis` declares Nest <= 11 only).
  * When Redis cannot answer, counting falls back to per-instance memory rather than refusing traffic:
  * limits become per instance until Redis is back, and authentication still guards every route.
+ *
+ * A breaker in its simplest form, with the cost bounded both ways: one failed or timed-out command (the
+ * client's short command timeout) marks Redis degraded, and from then on requests count in memory without
+ * touching Redis at all; a background PING, not a request, finds out when it is back. So a stalled Redis
+ * costs at most one timeout to the requests in flight when it stalls, not one to every request.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
   private readonly fallback = new FixedWindowMemoryStorage();
-  private degraded = false;
+  private degradedSince?: number;
+  private probe?: NodeJS.Timeout;
+  private readonly logger: Logger;
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly logger: Logger,
+    private readonly options: RedisThrottlerStorageOptions,
   ) {
+    this.logger = options.logger;
     redis.defineCommand('bffThrottle', { numberOfKeys: 2, lua: THROTTLE_SCRIPT });
     // Without a listener ioredis prints every connection error; one line per outage is enough.
     redis.on('error', (error: Error) => this.markDegraded(error));
+  }
+
+  /** Whether counting is per instance for now (Redis failed and has not answered a probe since). */
+  get degraded(): boolean {
+    return this.degradedSince !== undefined;
   }
 
   async onModuleInit(): Promise<void> {
@@ -66,8 +86,9 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
   }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    if (this.degraded) return this.fallback.increment(key, ttl, limit, blockDuration, throttlerName);
     // The hash tag {…} keeps both keys in one slot, as a Redis Cluster requires for a script.
-    const base = `${this.prefix}{${throttlerName}:${key}}`;
+    const base = `${this.options.prefix}{${throttlerName}:${key}}`;
     try {
       const [hits, leftMs, blocked, blockLeftMs] = await (this.redis as unknown as ThrottleCommand).bffThrottle(
         `${base}:hits`,
@@ -76,10 +97,6 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
         limit,
         Math.max(0, Math.ceil(blockDuration)),
       );
-      if (this.degraded) {
-        this.degraded = false;
-        this.logger.info('Redis is back; rate-limit counters are shared again.');
-      }
       return { totalHits: hits, timeToExpire: seconds(leftMs), isBlocked: blocked === 1, timeToBlockExpire: blocked ? seconds(blockLeftMs) : 0 };
     } catch (error) {
       this.markDegraded(error);
@@ -88,6 +105,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.probe);
     this.fallback.onApplicationShutdown();
     if (this.redis.status === 'end') return;
     await this.redis.quit().catch(() => this.redis.disconnect());
@@ -95,8 +113,30 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
 
   private markDegraded(error: unknown): void {
     if (this.degraded) return;
-    this.degraded = true;
+    this.degradedSince = Date.now();
     this.logger.error({ err: error }, 'Redis unavailable, rate limits are per instance until it is back');
+    let probing = false;
+    this.probe = setInterval(() => {
+      if (probing) return;
+      probing = true;
+      this.redis
+        .ping()
+        .then(
+          () => this.recovered(),
+          () => undefined,
+        )
+        .finally(() => (probing = false));
+    }, this.options.probeIntervalMs);
+    // Never what keeps the process alive.
+    this.probe.unref();
+  }
+
+  private recovered(): void {
+    if (!this.degraded) return;
+    clearInterval(this.probe);
+    this.probe = undefined;
+    this.logger.info({ degraded_ms: Date.now() - this.degradedSince! }, 'Redis is back; rate-limit counters are shared again.');
+    this.degradedSince = undefined;
   }
 }
 

@@ -1,4 +1,4 @@
-import { applyUpdate, TOPIC_URN } from './sms-callback-rules';
+import { applyUpdate, EVENT_TYPE_RULE, invalidTopicUrnError, TOPIC_URN, TOPIC_URN_RULE } from './sms-callback-rules';
 
 const urn = (topic: string) => `urn:smn:cn-north-4:${'a'.repeat(32)}:${topic}`;
 
@@ -23,5 +23,17 @@ describe('SMN callback rules', () => {
     expect(TOPIC_URN.test(urn('_starts-with-underscore'))).toBe(false);
     expect(TOPIC_URN.test(urn('x'.repeat(257)))).toBe(false);
     expect(TOPIC_URN.test(`urn:smn:cn-north-4:${'A'.repeat(32)}:t`)).toBe(false);
+  });
+
+  it("names a bad topic URN by the item's event type, and a bad event type first, as SMN (docs/upstream-smn.md §5)", () => {
+    expect(invalidTopicUrnError('sms_fail_event').code).toBe('SMN.0140');
+    expect(invalidTopicUrnError('sms_success_event').code).toBe('SMN.0142');
+    expect(invalidTopicUrnError('sms_reply_event')).toEqual({
+      code: 'SMN.0144',
+      message: 'The topic URN configured for the response message event is invalid.',
+    });
+    expect(invalidTopicUrnError('SMS_REPLY_EVENT').code).toBe('SMN.0100');
+    expect(TOPIC_URN_RULE.errorFor({ event_type: 'sms_success_event' }).code).toBe('SMN.0142');
+    expect(EVENT_TYPE_RULE.errorFor({})).toEqual({ code: 'SMN.0100', message: 'The eventType parameter is invalid.' });
   });
 });

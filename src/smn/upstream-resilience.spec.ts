@@ -1,6 +1,7 @@
 import type { UpstreamPolicyConfig } from '../config/app-config';
 import { SmnAuthFailedError, SmnCircuitOpenError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
 import { UpstreamResilience } from './upstream-resilience';
+import { fakeDate } from '../../test/support/clock';
 
 const ENDPOINT = 'https://smn.cn-north-4.example';
 
@@ -49,7 +50,10 @@ function hanging() {
   return { signals, attempt };
 }
 
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+  jest.useRealTimers();
+});
 
 describe('UpstreamResilience', () => {
   describe('retries', () => {
@@ -179,18 +183,22 @@ describe('UpstreamResilience', () => {
     });
 
     it('lets one probe through after UPSTREAM_BREAKER_HALF_OPEN_MS: a failed probe opens it again, a good one closes it', async () => {
-      const policy = resilience({ maxRetries: 0, breakerThreshold: 1, breakerHalfOpenAfterMs: 20 });
+      // cockatiel reads Date.now(): the half-open delay passes when the test moves the clock, never by itself.
+      const clock = fakeDate();
+      const policy = resilience({ maxRetries: 0, breakerThreshold: 1, breakerHalfOpenAfterMs: 10_000 });
       await policy.execute(ENDPOINT, script(outage()).attempt).catch(() => undefined);
       await expect(policy.execute(ENDPOINT, script().attempt)).rejects.toBeInstanceOf(SmnCircuitOpenError);
 
-      await sleep(30);
+      clock.advance(9_999);
+      await expect(policy.execute(ENDPOINT, script().attempt)).rejects.toBeInstanceOf(SmnCircuitOpenError);
+      clock.advance(1);
       const failedProbe = script(outage());
       await expect(policy.execute(ENDPOINT, failedProbe.attempt)).rejects.toBeInstanceOf(SmnUnavailableError);
       expect(failedProbe.calls).toHaveLength(1);
       expect(policy.circuitStates()[0].state).toBe('open');
       await expect(policy.execute(ENDPOINT, script().attempt)).rejects.toBeInstanceOf(SmnCircuitOpenError);
 
-      await sleep(30);
+      clock.advance(10_000);
       let release!: () => void;
       const probe = policy.execute(ENDPOINT, () => new Promise<string>((resolve) => (release = () => resolve('probe'))));
       expect(policy.circuitStates()[0].state).toBe('half-open');

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Attempt, AuditedChange, ChangeAttempt } from '../audit/change-attempt';
 import { Authenticated } from '../auth/authenticated.decorator';
 import { Scope } from '../auth/caller';
-import { ApiErrorResponses } from '../common/api-error-responses.decorator';
+import { ApiSmnRouteErrorResponses } from '../common/api-error-responses.decorator';
 import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks.query.dto';
 import { ProjectParamsDto } from './dto/project.params.dto';
 import { SmsCallbackListDto } from './dto/sms-callback-list.response.dto';
@@ -25,7 +25,7 @@ export class SmsCallbackController {
   @Authenticated(Scope.SmsCallbackRead)
   @ApiOperation({ operationId: 'listSmsCallbacks', summary: 'List SMS event callbacks' })
   @ApiResponse({ status: 200, type: SmsCallbackListDto, headers: ETAG_HEADER })
-  @ApiErrorResponses(400, 401, 403, 404, 429, 500, 502, 503, 504)
+  @ApiSmnRouteErrorResponses(400, 401, 403, 404, 429, 500, 502, 503, 504)
   async list(
     @Param() params: ProjectParamsDto,
     @Query() query: ListSmsCallbacksQueryDto,
@@ -42,7 +42,7 @@ export class SmsCallbackController {
   @ApiOperation({ operationId: 'updateSmsCallbacks', summary: 'Update SMS event callbacks' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'Apply only if the configuration still has this ETag (412 otherwise).' })
   @ApiResponse({ status: 200, type: UpdateResultDto, headers: ETAG_HEADER })
-  @ApiErrorResponses(400, 401, 403, 404, 412, 413, 415, 429, 500, 502, 503, 504)
+  @ApiSmnRouteErrorResponses(400, 401, 403, 404, 412, 413, 415, 429, 500, 502, 503, 504)
   async update(
     @Param() params: ProjectParamsDto,
     @Body() body: UpdateSmsCallbacksDto,

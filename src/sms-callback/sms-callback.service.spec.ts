@@ -166,7 +166,8 @@ describe('SmsCallbackService', () => {
         callback: [item('sms_fail_event', ''), item('sms_reply_event', urn('t', other)), item('sms_success_event', urn('t', PROJECT, 'eu-west-0'))],
       };
       const error = (await service.update(PROJECT, body, undefined, attempt()).catch((e: unknown) => e)) as BffError;
-      expect(error).toMatchObject({ status: 400, code: 'BFF.VALIDATION_FAILED' });
+      // SMN's own rule, so SMN's answer: the URN code of the first such item's type (sms_reply_event).
+      expect(error).toMatchObject({ status: 400, code: 'SMN.0144', message: 'The topic URN configured for the response message event is invalid.' });
       expect(error.errors).toEqual([
         { field: 'callback[1].topic_urn', message: `the topic must belong to project ${PROJECT}` },
         { field: 'callback[2].topic_urn', message: `the topic must be in region ${REGION}, the project's region` },

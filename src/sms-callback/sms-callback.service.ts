@@ -3,9 +3,9 @@ import { ChangeAttempt } from '../audit/change-attempt';
 import { ChangeAttemptLifecycle } from '../audit/change-attempt.lifecycle';
 import { BffError, FieldError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
-import { validationFailed } from '../common/validation';
+import { upstreamRuleBroken } from '../common/validation';
 import { SmnEndpoints } from '../smn/smn-endpoints';
-import { applyUpdate, TOPIC_URN } from '../smn/sms-callback-rules';
+import { applyUpdate, invalidTopicUrnError, TOPIC_URN } from '../smn/sms-callback-rules';
 import { SmnPort, SmsEventType } from '../smn/smn.port';
 import { configurationEtag, ifMatchSatisfied } from './configuration-etag';
 import { ListSmsCallbacksQueryDto } from './dto/list-sms-callbacks.query.dto';
@@ -70,15 +70,20 @@ export class SmsCallbackService {
   }
 }
 
-/** A topic URN must name the path's project and the project's region (docs/upstream-smn.md §4). */
+/**
+ * A topic URN must name the path's project and the project's region (docs/upstream-smn.md §4). SMN's own
+ * rule, so the answer is SMN's: the URN code of the first such item's event type, every field kept.
+ */
 function assertTopicsBelongTo(projectId: string, region: string, callbacks: SmsCallbackDto[]): void {
   const errors: FieldError[] = [];
+  let first: SmsCallbackDto | undefined;
   callbacks.forEach((callback, index) => {
     if (callback.topic_urn === '') return;
     const [, urnRegion, urnProject] = TOPIC_URN.exec(callback.topic_urn) ?? [];
     const field = `callback[${index}].topic_urn`;
     if (urnProject !== projectId) errors.push({ field, message: `the topic must belong to project ${projectId}` });
     if (urnRegion !== region) errors.push({ field, message: `the topic must be in region ${region}, the project's region` });
+    if (errors.length && !first) first = callback;
   });
-  if (errors.length) throw validationFailed(errors);
+  if (first) throw upstreamRuleBroken(invalidTopicUrnError(first.event_type), errors);
 }

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { parseCheckpoint, verifyCheckpointSignature } from '../../src/audit/audit-checkpoint';
 import { Scope } from '../../src/auth/caller';
 import { CALLBACK_PATH, PROJECT_ID, SEED_BODY } from '../support/bff-harness';
-import { apiKey, apiKeysEnv, auditHarnessPerSuite, backendKinds, storeOf, TestApiKey, waitFor } from './support/audit-backend';
+import { apiKey, apiKeysEnv, auditHarnessPerSuite, backendKinds, storeOf, TestApiKey, waitFor } from '../support/audit-backend';
 
 const KEYS = {
   writer: apiKey('writer', [Scope.SmsCallbackRead, Scope.SmsCallbackWrite], '*'),

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { CALLBACK_PATH, Harness, PROJECT_ID, REGION, SEED_BODY, startHarness, urn } from '../support/bff-harness';
 import { resetEmulator } from '../support/emulator-admin';
 import { GENESIS_HASH } from '../../src/audit/audit-chain';
-import { assertBuilt, AuditBackend, createBackend, newRequestId, recordsOf, runVerifyCli, storeOf } from './support/audit-backend';
+import { assertBuilt, AuditBackend, createBackend, newRequestId, recordsOf, runVerifyCli, storeOf } from '../support/audit-backend';
 
 const SECOND_PROJECT = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const TOPICS = ['test_reply', 'test_fail', 'test_success'];
@@ -10,7 +10,7 @@ const pathOf = (project: string) => `/v2/${project}/notifications/sms/callback`;
 
 const postgresOnly = process.env.TEST_DATABASE_URL ? describe : describe.skip;
 
-/** Design §6: appends are serialised so that the chain never forks, also with several instances (PostgreSQL). */
+/** The audit chain (docs/architecture.md): appends are serialised so that the chain never forks, also with several instances (PostgreSQL). */
 postgresOnly('two instances on one PostgreSQL database', () => {
   let backend: AuditBackend;
   let one: Harness;

@@ -17,7 +17,7 @@ import {
   runVerifyCli,
   storeOf,
   waitFor,
-} from './support/audit-backend';
+} from '../support/audit-backend';
 
 /** How many stale-intent sweeps an instance has run (the audit store port is metered). */
 async function sweepsOf(url: string): Promise<number> {
@@ -40,7 +40,7 @@ async function eventsOf(url: string, requestId: string): Promise<AuditRecord[]> 
 const lockOwner = (backend: AuditBackend): number => JSON.parse(readFileSync(join(backend.dataDir, 'audit', 'audit.lock'), 'utf8')).pid;
 
 /**
- * Design §6: intents left by a crash become `unknown` once older than the longest possible request, checked
+ * The audit's crash rule (README, Audit): intents left by a crash become `unknown` once older than the longest possible request, checked
  * at start and periodically, and never while they may still be in flight. Real processes, real SIGKILL.
  */
 describe.each(backendKinds())('an instance killed between intent and upstream answer, on %s', (kind) => {
@@ -153,7 +153,7 @@ describe.each(backendKinds())('an instance killed between intent and upstream an
     await moreSweeps(third.url, 3);
     expect(await eventsOf(third.url, crashed)).toHaveLength(1);
 
-    // A graceful stop (design §7) lets the PUT in flight finish and writes its final record itself.
+    // A graceful stop (README, shutdown) lets the PUT in flight finish and writes its final record itself.
     await resetEmulator(emulator);
     const finished = newRequestId('sigterm');
     const { answer } = await putInFlight(third, finished, 300);

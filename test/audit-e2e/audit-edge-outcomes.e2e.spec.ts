@@ -1,7 +1,65 @@
 import { connect } from 'node:net';
+import type { AuditRecord } from '../../src/audit/audit.types';
+import type { FaultSpec } from '../../src/emulator/faults';
 import { CALLBACK_PATH, DEV_KEY, SEED_BODY } from '../support/bff-harness';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
-import { auditHarnessPerSuite, backendKinds, intentCount, newRequestId, recordsOf, storeOf, waitFor } from './support/audit-backend';
+import { auditHarnessPerSuite, backendKinds, intentCount, newRequestId, recordsOf, storeOf, waitFor } from '../support/audit-backend';
+
+/** One PUT sent whole with the development key, and the one record it must leave. */
+interface EdgeCase {
+  name: string;
+  /** Injected into the emulator before the PUT is sent. */
+  fault?: FaultSpec;
+  /** The JSON text sent, as it is. */
+  body: string;
+  /** The answer's status and code; the record says the same. */
+  status: number;
+  code: string;
+  record: Pick<AuditRecord, 'outcome' | 'upstream_status' | 'requested'>;
+  /** How many PUTs reached SMN: retries included. */
+  smnPuts: number;
+}
+
+/** Refused by the BFF itself: nothing reached SMN. */
+const refused = { outcome: 'invalid', upstream_status: null, requested: null } as const;
+
+// 100,000 levels cannot fit in the 64 KiB body limit (one byte a level at least): that one is a 413.
+const CASES: EdgeCase[] = [
+  ...(
+    [
+      [2_000, 400, 'BFF.VALIDATION_FAILED'],
+      [20_000, 400, 'BFF.VALIDATION_FAILED'],
+      [100_000, 413, 'BFF.PAYLOAD_TOO_LARGE'],
+    ] as const
+  ).map(([levels, status, code]) => ({
+    name: `refuses JSON nested ${levels} levels with ${status} and records it once`,
+    body: `{"callback":${'['.repeat(levels)}${']'.repeat(levels)}}`,
+    status,
+    code,
+    record: refused,
+    smnPuts: 0,
+  })),
+  {
+    name: 'records an unreadable 200 to the PUT as unknown: SMN took the change, what it did is not known',
+    fault: { kind: 'malformed', status: 200, method: 'PUT', body: '<html>ok</html>', count: 5 },
+    body: JSON.stringify(SEED_BODY),
+    status: 502,
+    code: 'BFF.UPSTREAM_UNAVAILABLE',
+    record: { outcome: 'unknown', upstream_status: 200, requested: SEED_BODY },
+    // SMN answered, if unreadably: that is not retried.
+    smnPuts: 1,
+  },
+  {
+    name: 'records a PUT whose connection is reset after it was sent as unknown, through the retries',
+    fault: { kind: 'reset', method: 'PUT', count: 5 },
+    body: JSON.stringify(SEED_BODY),
+    status: 502,
+    code: 'BFF.UPSTREAM_UNAVAILABLE',
+    record: { outcome: 'unknown', upstream_status: null, requested: SEED_BODY },
+    // The first attempt and its retry both reached SMN.
+    smnPuts: 2,
+  },
+];
 
 /**
  * The edges of the audit promise: every attempt that receives an answer has exactly one record, also when
@@ -15,24 +73,25 @@ describe.each(backendKinds())('audit at the edges, on %s', (kind) => {
   const recordsFor = async (id: string) => recordsOf(storeOf(suite.h), id);
   const smnPuts = async (id: string) => (await emulatorRequests(suite.h.emulator)).filter((r) => r.caller_request_id === id && r.method === 'PUT');
 
-  // 100,000 levels cannot fit in the 64 KiB body limit (one byte a level at least): that one is a 413.
-  it.each([
-    [2_000, 400, 'BFF.VALIDATION_FAILED'],
-    [20_000, 400, 'BFF.VALIDATION_FAILED'],
-    [100_000, 413, 'BFF.PAYLOAD_TOO_LARGE'],
-  ])('refuses JSON nested %i levels with %i and records it once', async (levels, status, code) => {
-    const id = newRequestId(`deep-${levels}`);
-    const body = `{"callback":${'['.repeat(levels)}${']'.repeat(levels)}}`;
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    if (c.fault) await injectFault(suite.h.emulator, c.fault);
+    const id = newRequestId(`edge-${c.record.outcome}-${c.status}`);
     const res = await fetch(`${suite.h.url}${CALLBACK_PATH}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', 'x-api-key': DEV_KEY, 'x-request-id': id },
-      body,
+      body: c.body,
     });
-    expect(res.status).toBe(status);
-    expect(await res.json()).toMatchObject({ code, request_id: id });
-    const records = await recordsFor(id);
-    expect(records).toEqual([expect.objectContaining({ outcome: 'invalid', http_status: status, error_code: code, requested: null })]);
-    expect(await smnPuts(id)).toEqual([]);
+    expect(res.status).toBe(c.status);
+    const puts = await smnPuts(id);
+    expect(puts.length).toBe(c.smnPuts);
+    // SMN's request id when SMN answered the PUT (with something, however unreadable), else ours.
+    const answered = c.record.upstream_status !== null ? puts.at(-1)?.request_id : undefined;
+    expect(res.headers.get('x-request-id')).toBe(id);
+    expect(await res.json()).toMatchObject({ code: c.code, request_id: answered ?? id });
+    expect(await recordsFor(id)).toEqual([
+      expect.objectContaining({ request_id: id, http_status: c.status, error_code: c.code, upstream_request_id: answered ?? null, ...c.record }),
+    ]);
+    expect(await intentCount(storeOf(suite.h), id)).toBe(0);
   });
 
   it('records a PUT whose client goes away in the middle of the body, once', async () => {
@@ -55,33 +114,7 @@ describe.each(backendKinds())('audit at the edges, on %s', (kind) => {
       return found.length ? found : undefined;
     });
     expect(records).toEqual([expect.objectContaining({ request_id: id, outcome: 'invalid', requested: null })]);
-    expect(await smnPuts(id)).toEqual([]);
-  });
-
-  it('records an unreadable 200 to the PUT as unknown: SMN took the change, what it did is not known', async () => {
-    await injectFault(suite.h.emulator, { kind: 'malformed', status: 200, method: 'PUT', body: '<html>ok</html>', count: 5 });
-    const id = newRequestId('unreadable-200');
-    const res = await fetch(`${suite.h.url}${CALLBACK_PATH}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', 'x-api-key': DEV_KEY, 'x-request-id': id },
-      body: JSON.stringify(SEED_BODY),
-    });
-    expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ code: 'BFF.UPSTREAM_UNAVAILABLE' });
-    expect(await recordsFor(id)).toEqual([expect.objectContaining({ outcome: 'unknown', http_status: 502, upstream_status: 200 })]);
     expect(await intentCount(storeOf(suite.h), id)).toBe(0);
-  });
-
-  it('records a PUT whose connection is reset after it was sent as unknown, through the retries', async () => {
-    await injectFault(suite.h.emulator, { kind: 'reset', method: 'PUT', count: 5 });
-    const id = newRequestId('reset-after-send');
-    const res = await fetch(`${suite.h.url}${CALLBACK_PATH}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', 'x-api-key': DEV_KEY, 'x-request-id': id },
-      body: JSON.stringify(SEED_BODY),
-    });
-    expect(res.status).toBe(502);
-    expect((await smnPuts(id)).length).toBe(2); // the first attempt and its retry both reached SMN
-    expect(await recordsFor(id)).toEqual([expect.objectContaining({ outcome: 'unknown', http_status: 502, error_code: 'BFF.UPSTREAM_UNAVAILABLE' })]);
+    expect(await smnPuts(id)).toEqual([]);
   });
 });

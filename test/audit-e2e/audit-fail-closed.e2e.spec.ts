@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import { CALLBACK_PATH, Harness, SEED_BODY, startHarness } from '../support/bff-harness';
 import { emulatorRequests, resetEmulator } from '../support/emulator-admin';
-import { testDatabaseUrl } from '../audit/support/audit-test-stores';
+import { testDatabaseUrl } from '../support/audit-backend';
 import {
   adminQuery,
   AuditBackend,
@@ -13,12 +13,12 @@ import {
   recordsOf,
   storeOf,
   auditHarnessPerSuite,
-} from './support/audit-backend';
+} from '../support/audit-backend';
 
 const smnCallsOf = async (h: Harness, requestId: string) =>
   (await emulatorRequests(h.emulator)).filter((r) => r.caller_request_id === requestId).map((r) => r.method);
 
-/** Design §6 "write-ahead, fail closed": no durable intent, no upstream change. */
+/** The audit is written ahead and fails closed (README, Audit): no durable intent, no upstream change. */
 describe.each(backendKinds())('audit fails closed on %s', (kind) => {
   const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'warn' });
   beforeEach(() => resetEmulator(suite.h.emulator));

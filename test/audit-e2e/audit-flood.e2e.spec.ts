@@ -1,12 +1,12 @@
 import request from 'supertest';
 import { CALLBACK_PATH, SEED_BODY } from '../support/bff-harness';
-import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from './support/audit-backend';
+import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from '../support/audit-backend';
 
 const ANONYMOUS_LIMIT = 3;
 const ATTEMPTS = 8;
 
 /**
- * Design §6: "Unauthenticated attempts are recorded too, but the per-IP rate limit applies before the audit,
+ * The audit's rule (README, Audit): "Unauthenticated attempts are recorded too, but the per-IP rate limit applies before the audit,
  * so nobody can flood the store without credentials."
  */
 describe.each(backendKinds())('audit store cannot be flooded without credentials on %s', (kind) => {

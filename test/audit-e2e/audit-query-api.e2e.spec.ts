@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { AuditRecord } from '../../src/audit/audit.types';
 import { Scope } from '../../src/auth/caller';
 import { Harness, PROJECT_ID, REGION, SEED_BODY, startHarness, urn } from '../support/bff-harness';
-import { apiKey, apiKeysEnv, AuditBackend, backendKinds, createBackend, newRequestId, recordsOf, storeOf, TestApiKey } from './support/audit-backend';
+import { apiKey, apiKeysEnv, AuditBackend, backendKinds, createBackend, newRequestId, recordsOf, storeOf, TestApiKey } from '../support/audit-backend';
 
 const PROJECT_B = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const TOPICS = ['test_reply', 'test_fail', 'test_success'];
@@ -16,7 +16,7 @@ const KEYS = {
   auditorA: apiKey('auditor-a', [Scope.AuditRead], [PROJECT_ID]),
 };
 
-/** `GET /audit/events` (design §2): filters, newest first, cursor paging, project isolation. */
+/** `GET /audit/events` (README, API): filters, newest first, cursor paging, project isolation. */
 describe.each(backendKinds())('audit query API on %s', (kind) => {
   let backend: AuditBackend;
   let h: Harness;

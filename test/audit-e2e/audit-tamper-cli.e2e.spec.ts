@@ -20,7 +20,7 @@ import {
   runVerifyCli,
   storeOf,
   waitFor,
-} from './support/audit-backend';
+} from '../support/audit-backend';
 
 /** Records of several outcomes, written by the real app through real HTTP. */
 async function writeSomeHistory(h: Harness): Promise<string[]> {
@@ -40,7 +40,7 @@ async function writeSomeHistory(h: Harness): Promise<string[]> {
 }
 
 /**
- * Design §6 tamper evidence through the real `audit:verify` CLI (a separate process, configured only by its
+ * Tamper evidence (README, Audit) through the real `audit:verify` CLI (a separate process, configured only by its
  * environment) on records the real app wrote. Store-level variants are in test/audit/audit-tamper.spec.ts.
  */
 describe.each(backendKinds())('audit:verify on app-written records on %s', (kind) => {

@@ -22,7 +22,7 @@ import { AuditVerifyOptions, runAuditVerify, verifyAuditChainWithCheckpoint } fr
 import { Caller, Scope } from '../../src/auth/caller';
 import { loadVerifyConfig } from '../../src/config/verify-config';
 import { aRecord, aSigningKey, PROJECT_A } from './support/audit-factories';
-import { resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
+import { resetAuditTables, storeHarness, storeKinds } from '../support/audit-backend';
 
 const privateKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const key = AuditSigningKey.fromPem(privateKeyPem);
@@ -76,15 +76,10 @@ describe.each(storeKinds())('audit checkpoints on %s', (kind) => {
   }
 
   const lines: string[] = [];
+  /** The verifier on the suite's open store (opening a store from its location is the CLI suites' subject). */
   async function verify(options: Partial<AuditVerifyOptions> = {}): Promise<number> {
     lines.length = 0;
-    // The embedded store is single-process: the verifier opens it itself.
-    if (kind === 'pglite') await store.close();
-    try {
-      return await runAuditVerify({ ...harness.location, publicKeyPem: key.publicKeyPem, ...options }, (line) => lines.push(line));
-    } finally {
-      if (kind === 'pglite') store = await harness.open();
-    }
+    return runAuditVerify({ ...harness.location, publicKeyPem: key.publicKeyPem, store, ...options }, (line) => lines.push(line));
   }
 
   it('(a) accepts a chain that grew past a saved checkpoint', async () => {
@@ -189,9 +184,14 @@ describe.each(storeKinds())('audit checkpoints on %s', (kind) => {
     });
 
     const file = save(await checkpointNow());
-    await expect(verify({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, publicKeyPem: config.publicKeyPem, checkpointFile: file })).resolves.toBe(
-      0,
-    );
+    // Here the verifier opens the store from that configuration; the embedded store is single-process.
+    if (kind === 'pglite') await store.close();
+    try {
+      const options = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, publicKeyPem: config.publicKeyPem, checkpointFile: file, store: undefined };
+      await expect(verify(options)).resolves.toBe(0);
+    } finally {
+      if (kind === 'pglite') store = await harness.open();
+    }
     expect(lines).toEqual([expect.stringMatching(/^audit chain intact: 5 records, containing the checkpoint of seq=5/)]);
   });
 

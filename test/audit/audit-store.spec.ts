@@ -5,7 +5,7 @@ import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { AuditRecord } from '../../src/audit/audit.types';
 import { verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import { aRecord, aSigningKey, anIntent, PROJECT_A, PROJECT_B, sleep } from './support/audit-factories';
-import { postgresAvailable, resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
+import { postgresAvailable, resetAuditTables, storeHarness, storeKinds } from '../support/audit-backend';
 
 const key = aSigningKey();
 
@@ -253,13 +253,16 @@ describe.each(storeKinds())('audit store on %s', (kind) => {
   describe('project lock', () => {
     it('serialises critical sections of one project and overlaps different projects', async () => {
       const events: string[] = [];
-      const section = (name: string, projectId: string) =>
+      // a1 holds its lock until b is in: if locks of different projects excluded each other, b never would be.
+      const bEntered = signal('b to enter while a1 holds the lock of another project');
+      const section = (name: string, projectId: string, hold: () => Promise<void> = () => Promise.resolve()) =>
         withLock(store, projectId, async () => {
           events.push(`${name}:in`);
-          await sleep(50);
+          if (name === 'b') bEntered.fire();
+          await hold();
           events.push(`${name}:out`);
         });
-      await Promise.all([section('a1', PROJECT_A), section('a2', PROJECT_A), section('b', PROJECT_B)]);
+      await Promise.all([section('a1', PROJECT_A, bEntered.wait), section('a2', PROJECT_A), section('b', PROJECT_B)]);
       const sameProject = events.filter((event) => event.startsWith('a'));
       // In arrival order: waiting queues in the process.
       expect(sameProject).toEqual(['a1:in', 'a1:out', 'a2:in', 'a2:out']);
@@ -316,10 +319,17 @@ async function withLock<T>(store: KyselyAuditStore, projectId: string, fn: () =>
 
   it('serialises a project across instances', async () => {
     const events: string[] = [];
+    // The first holder of PROJECT_A keeps it until the other project's section is in (see the test above).
+    const otherEntered = signal("the other project's section to enter while PROJECT_A is held");
+    let first = true;
     const section = (name: string, store: KyselyAuditStore, projectId: string) =>
       withLock(store, projectId, async () => {
         events.push(`${name}:in`);
-        await sleep(100);
+        if (name === 'other') otherEntered.fire();
+        else if (first) {
+          first = false;
+          await otherEntered.wait();
+        }
         events.push(`${name}:out`);
       });
     await Promise.all([section('one', one, PROJECT_A), section('two', two, PROJECT_A), section('other', two, PROJECT_B)]);
@@ -342,3 +352,20 @@ async function withLock<T>(store: KyselyAuditStore, projectId: string, fn: () =>
     await next.release();
   });
 });
+
+/** A one-shot event to wait for, failing with `what` instead of hanging when it never comes. */
+function signal(what: string, timeoutMs = 10_000): { fire(): void; wait(): Promise<void> } {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => (fire = resolve));
+  return {
+    fire,
+    wait: () =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+        void fired.then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

@@ -6,7 +6,7 @@ import { AuditRecord } from '../../src/audit/audit.types';
 import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { runAuditVerify, verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import { aRecord, aSigningKey, PROJECT_B } from './support/audit-factories';
-import { resetAuditTables, storeHarness, storeKinds } from './support/audit-test-stores';
+import { resetAuditTables, storeHarness, storeKinds } from '../support/audit-backend';
 
 const privateKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const key = AuditSigningKey.fromPem(privateKeyPem);
@@ -83,8 +83,10 @@ describe.each(storeKinds())('audit chain tampering on %s', (kind) => {
 
   describe('runAuditVerify', () => {
     const lines: string[] = [];
-    const run = async (options: { publicKeyPem?: string; privateKeyPem?: string }) => {
+    /** On the suite's open store, or (`fromLocation`) opening the store itself as the CLI does. */
+    const run = async (options: { publicKeyPem?: string; privateKeyPem?: string }, fromLocation = false) => {
       lines.length = 0;
+      if (!fromLocation) return runAuditVerify({ ...harness.location, ...options, store }, (line) => lines.push(line));
       // The embedded store is single-process: the verifier opens it itself.
       if (kind === 'pglite') await store.close();
       try {
@@ -94,8 +96,8 @@ describe.each(storeKinds())('audit chain tampering on %s', (kind) => {
       }
     };
 
-    it('prints the count and exits 0 when intact', async () => {
-      await expect(run({ publicKeyPem: key.publicKeyPem })).resolves.toBe(0);
+    it('prints the count and exits 0 when intact, opening the store from its location', async () => {
+      await expect(run({ publicKeyPem: key.publicKeyPem }, true)).resolves.toBe(0);
       expect(lines).toEqual([
         expect.stringMatching(/^audit chain intact: 5 records \(without a saved checkpoint, removal of the newest records cannot be excluded/),
       ]);

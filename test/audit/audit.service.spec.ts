@@ -14,7 +14,7 @@ import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import type { AuditIntent } from '../../src/audit/audit.types';
 import { aRecord, anIntent, PROJECT_A, sleep } from './support/audit-factories';
-import { resetAuditTables, StoreHarness, storeHarness, storeKinds } from './support/audit-test-stores';
+import { resetAuditTables, StoreHarness, storeHarness, storeKinds, waitFor } from '../support/audit-backend';
 
 const STALE_AFTER_MS = 60_000;
 
@@ -164,7 +164,7 @@ describe.each(storeKinds())('AuditService lifecycle on %s', (kind) => {
     expect(await count(store, 'audit_records')).toBe(1);
 
     await store.writeIntent(anIntent({ instance_id: 'another-crashed-instance' }));
-    for (let i = 0; i < 50 && (await count(store, 'audit_intents')) > 0; i++) await sleep(50);
+    await waitFor('the periodic sweep to take the intent', async () => (await count(store, 'audit_intents')) === 0, 10_000);
     expect(await count(store, 'audit_records')).toBe(2);
 
     await app.close();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { DataDirLockedError } from '../../src/audit/data-dir-lock';
 import { PgliteAuditStore } from '../../src/audit/pglite-audit.store';
+import { seedPgliteDir } from '../support/audit-databases';
 import { aRecord, aSigningKey } from './support/audit-factories';
 
 const fixture = join(__dirname, 'fixtures', 'open-pglite-store.js');
@@ -31,6 +32,7 @@ describe('embedded audit store is single-process', () => {
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'audit-lock-'));
     dataDir = join(root, 'audit');
+    seedPgliteDir(dataDir);
   });
   afterEach(() => {
     for (const child of children.splice(0)) child.kill('SIGKILL');

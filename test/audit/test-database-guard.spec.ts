@@ -1,4 +1,4 @@
-import { testDatabaseUrl } from './support/audit-test-stores';
+import { testDatabaseUrl } from '../support/audit-backend';
 
 describe('audit test database guard', () => {
   const saved = process.env.TEST_DATABASE_URL;

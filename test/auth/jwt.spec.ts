@@ -3,10 +3,10 @@ import { base64url, exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import type { JwtOptions } from '../../src/auth/auth.options';
 import { AuthEvents } from '../../src/auth/auth-events';
+import { fakeDate } from '../support/clock';
 import { createAuthTestApp, expectRefusal, expectUnauthenticated, failureReasons, PROJECT_A } from './support/auth-test-app';
 import { AUDIENCE, deadUrl, ISSUER, JwksServer, PROJECTS_CLAIM, signToken, testKey, type TestKey } from './support/jwks-server';
 
@@ -175,12 +175,15 @@ describe('bearer JWT', () => {
 });
 
 describe('JWKS refetch and rotation', () => {
-  const COOLDOWN_MS = 300;
+  // Long, and passed by moving the clock: a busy machine cannot make two requests fall on either side of it.
+  const COOLDOWN_MS = 60_000;
   let jwks: JwksServer;
   let app: NestFastifyApplication;
   let current: TestKey;
+  let clock: ReturnType<typeof fakeDate>;
 
   beforeEach(async () => {
+    clock = fakeDate();
     current = await testKey('ES256', 'current');
     jwks = new JwksServer();
     jwks.keys = [current.jwk];
@@ -188,6 +191,7 @@ describe('JWKS refetch and rotation', () => {
   });
 
   afterEach(async () => {
+    jest.useRealTimers();
     await app.close();
     await jwks.stop();
   });
@@ -197,7 +201,7 @@ describe('JWKS refetch and rotation', () => {
   it('refetches once for an unknown kid, then not again within the cooldown', async () => {
     expect((await get(await signToken(current))).status).toBe(200);
     expect(jwks.fetches).toBe(1);
-    await sleep(COOLDOWN_MS + 50);
+    clock.advance(COOLDOWN_MS + 1);
 
     const reasons = failureReasons(app);
     const ghost = await testKey('ES256', 'ghost-1');
@@ -217,7 +221,7 @@ describe('JWKS refetch and rotation', () => {
     expect((await get(await signToken(current))).status).toBe(200);
     const next = await testKey('RS256', 'next');
     jwks.keys = [current.jwk, next.jwk];
-    await sleep(COOLDOWN_MS + 50);
+    clock.advance(COOLDOWN_MS + 1);
 
     expect((await get(await signToken(next))).status).toBe(200);
     expect(jwks.fetches).toBe(2);

@@ -63,6 +63,27 @@ describe('rate limits (in memory)', () => {
     expect((await get(app, THIRD)).status).toBe(200);
   });
 
+  it('announces the budget on every limited answer (RateLimit-Limit, -Remaining, -Reset), the 429 and 401 included', async () => {
+    const seen: Array<[number, string, string, string]> = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await get(app, FIRST);
+      seen.push([res.status, res.headers['ratelimit-limit'], res.headers['ratelimit-remaining'], res.headers['ratelimit-reset']]);
+    }
+    expect(seen.map(([status, limit, remaining]) => [status, limit, remaining])).toEqual([
+      [200, '3', '2'],
+      [200, '3', '1'],
+      [200, '3', '0'],
+      [429, '3', '0'],
+    ]);
+    for (const [, , , reset] of seen) expect(Number(reset)).toBeGreaterThanOrEqual(1);
+    for (const [, , , reset] of seen) expect(Number(reset)).toBeLessThanOrEqual(60);
+    const anonymous = await get(app, 'wrong');
+    expect(anonymous.status).toBe(401);
+    expect([anonymous.headers['ratelimit-limit'], anonymous.headers['ratelimit-remaining']]).toEqual(['2', '1']);
+    // Public routes are not limited, so they announce nothing.
+    expect((await request(app.getHttpServer()).get('/public')).headers['ratelimit-limit']).toBeUndefined();
+  });
+
   it('does not limit public routes', async () => {
     for (let i = 0; i < 10; i++) expect((await request(app.getHttpServer()).get('/public')).status).toBe(200);
   });

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisThrottlerStorage } from '../../src/rate-limit/redis-throttler.store';
 
-// Real Redis (design §8); the key prefix is unique per run and removed afterwards.
+// Real Redis; the key prefix is unique per run and removed afterwards.
 const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
 describe('RedisThrottlerStorage', () => {
@@ -12,7 +12,7 @@ describe('RedisThrottlerStorage', () => {
   let store: RedisThrottlerStorage;
 
   beforeAll(() => {
-    store = new RedisThrottlerStorage(new Redis(REDIS_URL), prefix, pino({ level: 'silent' }));
+    store = new RedisThrottlerStorage(new Redis(REDIS_URL), { prefix, probeIntervalMs: 1_000, logger: pino({ level: 'silent' }) });
   });
 
   afterAll(async () => {
@@ -74,7 +74,7 @@ describe('RedisThrottlerStorage', () => {
     });
     const logger = pino({ level: 'silent' });
     const logged = jest.spyOn(logger, 'error');
-    const fallback = new RedisThrottlerStorage(down, prefix, logger);
+    const fallback = new RedisThrottlerStorage(down, { prefix, probeIntervalMs: 1_000, logger });
     await fallback.onModuleInit();
     expect(await fallback.increment('k', 60_000, 1, 60_000, 'caller')).toMatchObject({ totalHits: 1, isBlocked: false });
     expect((await fallback.increment('k', 60_000, 1, 60_000, 'caller')).isBlocked).toBe(true);

@@ -156,4 +156,11 @@ describe('auth contract: rate limits', () => {
     expectEnvelope(res, 429, 'BFF.RATE_LIMITED');
     expect(res.headers['retry-after']).toEqual(expect.any(String));
   });
+
+  it('counts the 429s by budget in the metrics', async () => {
+    const metrics = (await c.inject({ method: 'GET', url: '/metrics' })).body;
+    // The two tests above: one caller over its budget, one source IP over its failed-authentication budget.
+    expect(metrics).toMatch(/^rate_limit_rejections_total\{kind="caller"\} 1$/m);
+    expect(metrics).toMatch(/^rate_limit_rejections_total\{kind="ip"\} 1$/m);
+  });
 });

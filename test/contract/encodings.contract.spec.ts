@@ -1,4 +1,4 @@
-import { callbackPath, ContractApp, newRequestId, SEED_BODY, startContractApp } from './support/contract-app';
+import { callbackPath, ContractApp, DEV_KEY, newRequestId, SEED_BODY, startContractApp } from './support/contract-app';
 
 /** A body is read as UTF-8 JSON, uncompressed, or refused with 415 (README, API). */
 describe('request body encodings', () => {
@@ -36,5 +36,20 @@ describe('request body encodings', () => {
     const { res, forwarded } = await put(headers);
     expect(res.statusCode).toBe(200);
     expect(forwarded).toBe(1);
+  });
+
+  // The Node core's client sends and signs `{}` with every GET (docs/upstream-smn.md §8.5): kept as bytes, never parsed.
+  const getWithBody = (payload: string) =>
+    app.inject({ method: 'GET', url: callbackPath(), payload, headers: { 'content-type': 'application/json', 'x-api-key': DEV_KEY } });
+
+  it('reads past a GET body, even one that is not JSON', async () => {
+    expect((await getWithBody('{}')).statusCode).toBe(200);
+    expect((await getWithBody('not json')).statusCode).toBe(200);
+  });
+
+  it('refuses a GET body over the body limit with 413 in the envelope', async () => {
+    const res = await getWithBody(`"${'x'.repeat(70 * 1024)}"`);
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ code: 'BFF.PAYLOAD_TOO_LARGE', message: 'The request body exceeds 64 KiB.' });
   });
 });

@@ -49,7 +49,8 @@ const failingGet = (error: () => unknown) => (c: ContractApp) => {
 /** Every error status the app answers, each provoked once, each in the one envelope. */
 const CASES: Case[] = [
   { name: 'invalid body', status: 400, code: 'BFF.VALIDATION_FAILED', errors: true, send: (c) => c.put(callbackPath(), { callback: [] }) },
-  { name: 'invalid query', status: 400, code: 'BFF.VALIDATION_FAILED', errors: true, send: (c) => c.get(`${callbackPath()}?event_type=x`) },
+  { name: 'invalid query', status: 400, code: 'BFF.VALIDATION_FAILED', errors: true, send: (c) => c.get(`${callbackPath()}?event_type=sms_reply_event&x=1`) },
+  { name: "SMN's own rule", status: 400, code: 'SMN.0100', errors: true, send: (c) => c.get(`${callbackPath()}?event_type=x`) },
   { name: 'invalid path', status: 400, code: 'BFF.VALIDATION_FAILED', errors: true, send: (c) => c.get(callbackPath('XYZ')) },
   { name: 'malformed JSON', status: 400, code: 'BFF.VALIDATION_FAILED', send: (c) => c.put(callbackPath(), '{') },
   {

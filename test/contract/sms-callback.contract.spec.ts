@@ -12,6 +12,13 @@ import {
 } from './support/contract-app';
 
 const item = <E, T>(event_type: E, topic_urn: T) => ({ event_type, topic_urn });
+/** SMN's messages, verbatim (docs/upstream-smn.md §5), written out here rather than taken from the code under test. */
+const SMN_MESSAGES: Record<string, string> = {
+  'SMN.0100': 'The eventType parameter is invalid.',
+  'SMN.0140': 'The topic URN configured for the message sending failure event is invalid.',
+  'SMN.0142': 'The topic URN configured for the message sending success event is invalid.',
+  'SMN.0144': 'The topic URN configured for the response message event is invalid.',
+};
 const byType = <T extends { event_type: string }>(items: T[]) => [...items].sort((a, b) => a.event_type.localeCompare(b.event_type));
 
 /** The GET/PUT contract of `/v2/{project_id}/notifications/sms/callback` over the real pipeline and fake SMN. */
@@ -139,24 +146,37 @@ describe('SMS callback API contract', () => {
 
   describe('validation', () => {
     const OTHER = '0123456789abcdef0123456789abcdef';
-    it.each<[string, unknown, string]>([
-      ['no callback', {}, 'callback'],
-      ['callback not an array', { callback: 'x' }, 'callback'],
-      ['an empty list', { callback: [] }, 'callback'],
-      ['four items', { callback: [...SEED_BODY.callback, item('sms_fail_event', '')] }, 'callback'],
-      ['an event type twice', { callback: [item('sms_fail_event', ''), item('sms_fail_event', urn('test_fail'))] }, 'callback'],
-      ['an unknown event type', { callback: [item('sms_other_event', '')] }, 'callback[0].event_type'],
-      ['a topic URN that is not a string', { callback: [item('sms_fail_event', 5)] }, 'callback[0].topic_urn'],
-      ['a malformed topic URN', { callback: [item('sms_fail_event', 'urn:smn:cn-north-4:nothex:t')] }, 'callback[0].topic_urn'],
-      ['a topic of another project', { callback: [item('sms_fail_event', ''), item('sms_reply_event', urn('t', OTHER))] }, 'callback[1].topic_urn'],
-      ['a topic of another region', { callback: [item('sms_fail_event', urn('t', PROJECT_ID, 'eu-west-0'))] }, 'callback[0].topic_urn'],
-      ['an unknown top-level property (refused, not dropped)', { ...SEED_BODY, extra: 1 }, 'extra'],
-      ['an unknown property in an item', { callback: [{ ...item('sms_fail_event', ''), priority: 1 }] }, 'callback[0].priority'],
-      ['a body that is an array', [SEED_BODY], 'body'],
-      ['a body that is null', null, 'body'],
-    ])('PUT with %s: 400 naming the field, nothing forwarded', async (_, body, field) => {
+    // SMN's own rules answer with SMN's code and message (README, Errors); every other rule is the BFF's.
+    const BFF = 'BFF.VALIDATION_FAILED';
+    it.each<[string, unknown, string, string]>([
+      ['no callback', {}, 'callback', BFF],
+      ['callback not an array', { callback: 'x' }, 'callback', BFF],
+      ['an empty list', { callback: [] }, 'callback', BFF],
+      ['four items', { callback: [...SEED_BODY.callback, item('sms_fail_event', '')] }, 'callback', BFF],
+      ['an event type twice', { callback: [item('sms_fail_event', ''), item('sms_fail_event', urn('test_fail'))] }, 'callback', BFF],
+      ['an unknown event type', { callback: [item('sms_other_event', '')] }, 'callback[0].event_type', 'SMN.0100'],
+      ['no event type', { callback: [{ topic_urn: '' }] }, 'callback[0].event_type', 'SMN.0100'],
+      ['a topic URN that is not a string', { callback: [item('sms_fail_event', 5)] }, 'callback[0].topic_urn', 'SMN.0140'],
+      ['a malformed topic URN', { callback: [item('sms_fail_event', 'urn:smn:cn-north-4:nothex:t')] }, 'callback[0].topic_urn', 'SMN.0140'],
+      ['a malformed success URN', { callback: [item('sms_success_event', 'urn:smn:x')] }, 'callback[0].topic_urn', 'SMN.0142'],
+      [
+        'a malformed reply URN after a good item',
+        { callback: [item('sms_fail_event', ''), item('sms_reply_event', 'x')] },
+        'callback[1].topic_urn',
+        'SMN.0144',
+      ],
+      ['an unknown type and a bad URN in one item (the type first, as SMN)', { callback: [item('sms_x', 'x')] }, 'callback[0].topic_urn', 'SMN.0100'],
+      ['a topic of another project', { callback: [item('sms_fail_event', ''), item('sms_reply_event', urn('t', OTHER))] }, 'callback[1].topic_urn', 'SMN.0144'],
+      ['a topic of another region', { callback: [item('sms_fail_event', urn('t', PROJECT_ID, 'eu-west-0'))] }, 'callback[0].topic_urn', 'SMN.0140'],
+      ['a bad event type next to a BFF rule', { callback: [item('sms_other_event', '')], extra: 1 }, 'callback[0].event_type', BFF],
+      ['an unknown top-level property (refused, not dropped)', { ...SEED_BODY, extra: 1 }, 'extra', BFF],
+      ['an unknown property in an item', { callback: [{ ...item('sms_fail_event', ''), priority: 1 }] }, 'callback[0].priority', BFF],
+      ['a body that is an array', [SEED_BODY], 'body', BFF],
+      ['a body that is null', null, 'body', BFF],
+    ])('PUT with %s: 400 naming the field, nothing forwarded', async (_, body, field, code) => {
       const res = await c.put(callbackPath(), body);
-      const envelope = expectEnvelope(res, 400, 'BFF.VALIDATION_FAILED');
+      const envelope = expectEnvelope(res, 400, code);
+      if (code !== BFF) expect(envelope.message).toBe(SMN_MESSAGES[code]);
       const errors = envelope.errors as Array<{ field: string; message: string }>;
       expect(errors.length).toBeGreaterThan(0);
       for (const error of errors) expect(error).toEqual({ field: expect.any(String), message: expect.any(String) });
@@ -165,13 +185,13 @@ describe('SMS callback API contract', () => {
     });
 
     it.each([
-      ['a project id that is not 32 lowercase hex', 'GET', callbackPath(PROJECT_ID.toUpperCase()), 'project_id'],
-      ['an unknown event_type filter', 'GET', `${callbackPath()}?event_type=nope`, 'event_type'],
-      ['an unknown query parameter', 'GET', `${callbackPath()}?foo=1`, 'foo'],
-      ['a project id that is not 32 lowercase hex', 'PUT', callbackPath('not-a-project'), 'project_id'],
-    ])('%s (%s): 400 naming the field', async (_, method, path, field) => {
+      ['a project id that is not 32 lowercase hex', 'GET', callbackPath(PROJECT_ID.toUpperCase()), 'project_id', BFF],
+      ['an unknown event_type filter', 'GET', `${callbackPath()}?event_type=nope`, 'event_type', 'SMN.0100'],
+      ['an unknown query parameter', 'GET', `${callbackPath()}?foo=1`, 'foo', BFF],
+      ['a project id that is not 32 lowercase hex', 'PUT', callbackPath('not-a-project'), 'project_id', BFF],
+    ])('%s (%s): 400 naming the field', async (_, method, path, field, code) => {
       const res = method === 'GET' ? await c.get(path) : await c.put(path, SEED_BODY);
-      const envelope = expectEnvelope(res, 400, 'BFF.VALIDATION_FAILED');
+      const envelope = expectEnvelope(res, 400, code);
       expect((envelope.errors as Array<{ field: string }>).map((e) => e.field)).toContain(field);
       expect(c.smn.calls).toEqual([]);
     });
@@ -201,7 +221,8 @@ describe('SMS callback API contract', () => {
       const deep = expectEnvelope(await c.put(callbackPath(), nested(33)), 400, 'BFF.VALIDATION_FAILED');
       expect(deep.errors).toEqual([{ field: 'body', message: 'must not nest deeper than 32 levels' }]);
 
-      const limit = expectEnvelope(await c.put(callbackPath(), nested(32)), 400, 'BFF.VALIDATION_FAILED');
+      // Its item is a list, which has no event type: SMN's own rule, answered as SMN answers it.
+      const limit = expectEnvelope(await c.put(callbackPath(), nested(32)), 400, 'SMN.0100');
       expect((limit.errors as Array<{ field: string }>).map((e) => e.field)).not.toContain('body');
       expect(c.smn.calls).toEqual([]);
     });

@@ -2,13 +2,14 @@ import request from 'supertest';
 import { DEMO_CREDENTIALS } from '../../src/emulator/emulator';
 import type { RequestLogEntry } from '../../src/emulator/emulator-state';
 import { CALLBACK_PATH, DEV_KEY, Harness, PROJECT_ID, REGION, SEED_BODY, startHarness, urn } from '../support/bff-harness';
+import { fakeDate } from '../support/clock';
 import { startChildBff } from '../support/child-bff';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
 
 const smnCalls = async (h: Harness, method?: string): Promise<RequestLogEntry[]> =>
   (await emulatorRequests(h.emulator)).filter((r) => r.path.startsWith('/v2/') && (!method || r.method === method));
 
-/** Upstream resilience proven through the emulator's fault injection (issue 5), over real HTTP. */
+/** Upstream resilience proven through the emulator's fault injection, over real HTTP. */
 describe('upstream resilience', () => {
   describe('timeouts and retries', () => {
     let h: Harness;
@@ -122,12 +123,17 @@ describe('upstream resilience', () => {
       expect(open.body.code).toBe('BFF.UPSTREAM_UNAVAILABLE');
       expect(Number(open.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(await smnCalls(h)).toHaveLength(3); // failed fast: SMN saw nothing
-      expect((await h.api.get('/health/ready').expect(503)).body.error.smn.reason).toBe('circuit open');
+      // Reported, but the instance stays ready: every instance shares the outage, and traffic is what probes it.
+      expect((await h.api.get('/health/ready').expect(200)).body.details.smn).toEqual({
+        status: 'up',
+        projects: 1,
+        circuits: [{ endpoint: expect.stringContaining(new URL(h.emulator.url).host), state: 'open' }],
+      });
 
       // Half-open after the delay: the next call is let through as a probe, and its success closes the circuit.
       await waitFor(async () => (await h.api.get(CALLBACK_PATH)).status === 200, 3000);
       await h.api.get(CALLBACK_PATH).expect(200);
-      await h.api.get('/health/ready').expect(200);
+      expect((await h.api.get('/health/ready').expect(200)).body.details.smn).toEqual({ status: 'up', projects: 1 });
     });
   });
 
@@ -159,16 +165,22 @@ describe('upstream resilience', () => {
     });
 
     it('refreshes a token before it expires', async () => {
-      const h = await startHarness({ LOG_LEVEL: 'warn', SMN_AUTH_MODE: 'token' }, { tokenLifetimeSeconds: 1 });
+      // The BFF and the emulator (both in this process) read the moved clock, not the wall clock.
+      const clock = fakeDate();
+      const h = await startHarness({ LOG_LEVEL: 'warn', SMN_AUTH_MODE: 'token' }, { tokenLifetimeSeconds: 3_600 });
       try {
         await h.api.get(CALLBACK_PATH).expect(200);
-        // Refresh is due at half the lifetime of a short-lived token.
-        await new Promise((resolve) => setTimeout(resolve, 600));
+        clock.advance(1_799_000);
+        await h.api.get(CALLBACK_PATH).expect(200);
+        expect((await emulatorRequests(h.emulator)).filter((r) => r.path === '/v3/auth/tokens')).toHaveLength(1);
+        // Refresh is due at half the token's lifetime, well before it expires.
+        clock.advance(2_000);
         await h.api.get(CALLBACK_PATH).expect(200);
         const log = await emulatorRequests(h.emulator);
         expect(log.filter((r) => r.path === '/v3/auth/tokens')).toHaveLength(2);
-        expect(log.filter((r) => r.path.startsWith('/v2/')).map((r) => r.status)).toEqual([200, 200]);
+        expect(log.filter((r) => r.path.startsWith('/v2/')).map((r) => r.status)).toEqual([200, 200, 200]);
       } finally {
+        jest.useRealTimers();
         await h.close();
       }
     });

@@ -4,8 +4,8 @@ import request from 'supertest';
 import type { AuditRecord } from '../../src/audit/audit.types';
 import { projectLockKey } from '../../src/audit/postgres-audit.store';
 import { DEMO_CREDENTIALS, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
-import { postgresAvailable, testDatabaseUrl } from '../audit/support/audit-test-stores';
-import { assertBuilt, AuditBackend, createBackend, intentCount, newRequestId, recordsOf, waitFor } from '../audit-e2e/support/audit-backend';
+import { postgresAvailable, testDatabaseUrl } from '../support/audit-backend';
+import { assertBuilt, AuditBackend, createBackend, intentCount, newRequestId, recordsOf, waitFor } from '../support/audit-backend';
 import { DEV_KEY, Harness, REGION, startHarness, urn } from '../support/bff-harness';
 import { ChildBff, startChildBff } from '../support/child-bff';
 import { emulatorRequests, injectFault } from '../support/emulator-admin';
@@ -163,7 +163,7 @@ async function pendingIntents(backend: AuditBackend): Promise<number> {
    * connection dies (`loseLock`), and the change has already been forwarded, so its outcome is unknown.
    */
   async function lockLostDuringForwarding(fault: {
-    loseLock(ctx: { proxy: FaultProxy; project: Project }): Promise<void>;
+    loseLock(ctx: { proxy: FaultProxy; project: Project; backend: AuditBackend }): Promise<void>;
     /** Called once the PUT has answered. */
     afterAnswer?(proxy: FaultProxy): void;
     /** The store is unreachable when the final record is due: it must be kept and stored by a sweep. */
@@ -179,7 +179,7 @@ async function pendingIntents(backend: AuditBackend): Promise<number> {
     const id = newRequestId('lock-lost');
     const lost = put(bff.url, project, id);
     await inFlightAtSmn(emulator, id);
-    await fault.loseLock({ proxy, project });
+    await fault.loseLock({ proxy, project, backend });
 
     const answer = await lost;
     fault.afterAnswer?.(proxy);
@@ -217,10 +217,10 @@ async function pendingIntents(backend: AuditBackend): Promise<number> {
   it("2. pg_terminate_backend on the lock's backend while a PUT holds it during a slow upstream call: same", async () => {
     await lockLostDuringForwarding({
       recordDeferred: false,
-      loseLock: async ({ project }) => {
+      loseLock: async ({ project, backend }) => {
         // Straight to the server, not via the proxy. The lock is found by its key: pg_advisory_lock(bigint) shows
         // the key's high and low 32 bits as classid and objid.
-        const key = BigInt.asUintN(64, BigInt(projectLockKey(project.projectId)));
+        const key = BigInt.asUintN(64, BigInt(projectLockKey(project.projectId, backend.schema!)));
         const admin = new Client({ connectionString: testDatabaseUrl() });
         await admin.connect();
         try {

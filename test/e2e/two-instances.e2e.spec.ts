@@ -5,8 +5,8 @@ import type { AuditRecord } from '../../src/audit/audit.types';
 import type { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { DEMO_CREDENTIALS, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
 import { aRecord, anIntent } from '../audit/support/audit-factories';
-import { postgresAvailable } from '../audit/support/audit-test-stores';
-import { assertBuilt, AuditBackend, createBackend, intentCount, newRequestId, recordsOf, runVerifyCli, waitFor } from '../audit-e2e/support/audit-backend';
+import { postgresAvailable } from '../support/audit-backend';
+import { assertBuilt, AuditBackend, createBackend, intentCount, newRequestId, recordsOf, runVerifyCli, waitFor } from '../support/audit-backend';
 import { DEV_KEY, PROJECT_ID, REGION, urn } from '../support/bff-harness';
 import { ChildBff, startChildBff } from '../support/child-bff';
 import { emulatorRequests, injectFault } from '../support/emulator-admin';
@@ -211,7 +211,7 @@ function twoInstanceSuite(projects: string[]) {
           10_000,
         );
         expect(swept).toMatchObject({ request_id: killedId, project_id: PROJECT_ID, outcome: 'unknown', http_status: null, amends: null });
-        expect(b.output()).toContain('audit intent finalised as unknown');
+        await b.waitForOutput('audit intent finalised as unknown');
 
         // B's own intent, younger than the age rule and with a live lease, stays through several more sweeps.
         expect(liveSettled).toBe(false);
@@ -276,7 +276,7 @@ function twoInstanceSuite(projects: string[]) {
         });
         expect(settled).toBe(false);
         expect(swept).toMatchObject({ request_id: id, outcome: 'unknown', http_status: null, amends: null });
-        expect(b.output()).toContain('audit intent finalised as unknown');
+        await b.waitForOutput('audit intent finalised as unknown');
 
         expect(await answer).toMatchObject({ status: 200 });
         const records = await recordsOf(store, id);

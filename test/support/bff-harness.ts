@@ -8,6 +8,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../src/app.factory';
 import { DEMO_PROJECT, loadConfig } from '../../src/config/load-config';
 import { DEMO_CREDENTIALS, DEMO_IAM_USER, EmulatorOptions, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
+import { createTestSchema, seedPgliteDir, TestSchema } from './audit-databases';
 
 export const PROJECT_ID = DEMO_PROJECT.id;
 export const REGION = DEMO_PROJECT.region;
@@ -42,9 +43,12 @@ export interface Harness {
  * configuration exactly as environment variables would.
  */
 export async function startHarness(env: Record<string, string> = {}, emulatorOptions: EmulatorOptions = {}): Promise<Harness> {
-  // Each harness has its own embedded audit store, or shares the test PostgreSQL database when one is
-  // configured (faster; the audit suites cover both stores explicitly).
+  // A store of its own: a fresh schema in the test PostgreSQL database when one is configured (faster), else
+  // an embedded store in a fresh data directory. Callers that pass DATA_DIR or DATABASE_URL bring their own
+  // (the audit suites cover both stores explicitly).
   const dataDir = mkdtempSync(join(tmpdir(), 'bff-test-'));
+  const schema: TestSchema | undefined = !('DATABASE_URL' in env) && process.env.TEST_DATABASE_URL ? await createTestSchema('bff') : undefined;
+  if (!schema && !env.DATABASE_URL && !('DATA_DIR' in env)) seedPgliteDir(join(dataDir, 'audit'));
   const emulator = await startEmulator({
     projects: [{ projectId: PROJECT_ID, region: REGION, topics: ['test_reply', 'test_fail', 'test_success'] }],
     ...emulatorOptions,
@@ -62,7 +66,7 @@ export async function startHarness(env: Record<string, string> = {}, emulatorOpt
     SMN_IAM_PASSWORD: DEMO_IAM_USER.password,
     SMN_IAM_DOMAIN: DEMO_IAM_USER.domain,
     DATA_DIR: dataDir,
-    ...(process.env.TEST_DATABASE_URL ? { DATABASE_URL: process.env.TEST_DATABASE_URL } : {}),
+    ...(schema ? { DATABASE_URL: schema.databaseUrl } : {}),
     UPSTREAM_BACKOFF_BASE_MS: '10',
     UPSTREAM_BACKOFF_MAX_MS: '50',
     ...env,
@@ -83,6 +87,7 @@ export async function startHarness(env: Record<string, string> = {}, emulatorOpt
       await app.close();
       await emulator.close();
       rmSync(dataDir, { recursive: true, force: true });
+      await schema?.drop();
     },
   };
 }

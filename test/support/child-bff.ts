@@ -2,6 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seedPgliteDir } from './audit-databases';
+import { childEnv } from './test-run';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
@@ -10,7 +12,9 @@ export interface ChildBff {
   process: ChildProcess;
   /** Everything the process printed so far. */
   output(): string;
-  /** Resolves with the exit code (or the signal name) when the process ends. */
+  /** Resolves once the output contains `text` (listening for it, not polling); fails after `timeoutMs`. */
+  waitForOutput(text: string, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code (or the signal name) when the process has ended and its output is read. */
   exited: Promise<number | string>;
 }
 
@@ -21,13 +25,15 @@ export interface ChildBff {
 export async function startChildBff(env: Record<string, string>): Promise<ChildBff> {
   // Never ./data: a child without a data directory of its test's gets a temporary one, removed when it exits.
   const ownDataDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'child-bff-')) : undefined;
+  if (ownDataDir && !env.DATABASE_URL) seedPgliteDir(join(ownDataDir, 'audit'));
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}), ...env },
+    env: childEnv({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (ownDataDir) child.once('exit', () => rmSync(ownDataDir, { recursive: true, force: true }));
   let output = '';
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  // 'close', not 'exit': only then has everything the process printed been read.
+  const exited = new Promise<number | string>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal ?? -1)));
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -38,5 +44,26 @@ export async function startChildBff(env: Record<string, string>): Promise<ChildB
     child.stderr.on('data', onData);
     void exited.then((code) => reject(new Error(`BFF exited (${code}) before listening:\n${output}`)));
   });
-  return { url, process: child, output: () => output, exited };
+  const waitForOutput = (text: string, timeoutMs = 10_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!output.includes(text)) return;
+        done();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for "${text}" in the output:\n${output}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        child.stderr.off('data', check);
+      };
+      // After the data listener above has appended the chunk (listeners run in order).
+      child.stdout.on('data', check);
+      child.stderr.on('data', check);
+      check();
+    });
+  return { url, process: child, output: () => output, waitForOutput, exited };
 }

@@ -1,6 +1,7 @@
-const { readFileSync, readdirSync } = require('node:fs');
+const { readFileSync, readdirSync, rmSync } = require('node:fs');
+const { dirname } = require('node:path');
 
-/** A /proc file, or '' when its process or thread ended meanwhile. */
+/** A /proc file, or '' when its process ended meanwhile (or is not ours to read). */
 function read(path) {
   try {
     return readFileSync(path, 'utf8');
@@ -9,26 +10,30 @@ function read(path) {
   }
 }
 
-/** Child processes of `pid` (Linux /proc), with their command lines. */
-function childrenOf(pid) {
-  const children = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    for (const id of read(`/proc/${pid}/task/${task}/children`).split(' ').filter(Boolean)) {
-      const command = read(`/proc/${id}/cmdline`).replace(/\0/g, ' ').trim();
-      // Empty: it exited meanwhile.
-      if (command) children.push({ pid: Number(id), command });
-    }
+/** Processes (Linux /proc) whose environment carries this run's mark, with their command lines. */
+function markedProcesses(mark) {
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    if (!read(`/proc/${entry}/environ`).split('\0').includes(`TEST_RUN_MARK=${mark}`)) continue;
+    const command = read(`/proc/${entry}/cmdline`).replace(/\0/g, ' ').trim();
+    // Empty: it exited meanwhile.
+    if (command) found.push({ pid: Number(entry), command });
   }
-  return children;
+  return found;
 }
 
 /**
  * Hermetic means nothing outlives its test: after the whole run, no process that a test started (a BFF, the
- * verify CLI, an emulator) may still be running. Jest's own workers are not tests' children.
+ * verify CLI, an emulator, a load generator) may still be running — found by the mark the global setup put
+ * in the environment, so grandchildren of parallel workers count too. Jest's own workers are not tests'.
  */
 module.exports = async () => {
-  if (process.platform !== 'linux') return;
-  const leftovers = childrenOf(process.pid).filter(({ command }) => !/jest-worker|processChild/.test(command));
+  const template = process.env.TEST_PGLITE_TEMPLATE;
+  if (template) rmSync(dirname(template), { recursive: true, force: true });
+  const mark = process.env.TEST_RUN_MARK;
+  if (process.platform !== 'linux' || !mark) return;
+  const leftovers = markedProcesses(mark).filter(({ command }) => !/jest-worker|processChild/.test(command));
   if (!leftovers.length) return;
   for (const { pid } of leftovers) {
     try {

@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import type { Response } from 'supertest';
 import { AuthEvents } from '../../../src/auth/auth-events';
 import { AuthModule } from '../../../src/auth/auth.module';
-import type { AuthOptions } from '../../../src/auth/auth.options';
+import { AUTH_CLOCK, type AuthClock, type AuthOptions } from '../../../src/auth/auth.options';
 import type { RateLimitOptions } from '../../../src/rate-limit/rate-limit.options';
 import { Authenticated } from '../../../src/auth/authenticated.decorator';
 import { Scope } from '../../../src/auth/caller';
@@ -57,6 +57,8 @@ export interface AppOptions {
   nestLogger?: LoggerService | false;
   /** Runs before the app starts, e.g. to add Fastify hooks. */
   configure?: (app: NestFastifyApplication) => void;
+  /** The clock of authentication (the `X-Sdk-Date` window); default `Date.now`. */
+  clock?: AuthClock;
 }
 
 /** The test controller behind the real auth module, HTTP setup and error filter. */
@@ -73,6 +75,8 @@ export async function createAuthTestApp(options: AppOptions): Promise<NestFastif
     controllers: [ThingController],
     providers: REQUEST_GUARDS,
   })
+    .overrideProvider(AUTH_CLOCK)
+    .useValue(options.clock ?? Date.now)
     .setLogger(options.nestLogger || silentNestLogger)
     .compile();
   // As the real app: Fastify's JSON parser (behind our nesting limit) is the only one.

@@ -4,20 +4,20 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
-import { AuditStore } from '../../../src/audit/audit.store';
-import type { AuditRecord } from '../../../src/audit/audit.types';
-import { KyselyAuditStore } from '../../../src/audit/kysely-audit.store';
-import { PgliteAuditStore } from '../../../src/audit/pglite-audit.store';
-import { PostgresAuditStore } from '../../../src/audit/postgres-audit.store';
-import { storeKinds, testDatabaseUrl, type StoreKind } from '../../audit/support/audit-test-stores';
-import { Harness, startHarness } from '../../support/bff-harness';
+import { AuditStore } from '../../src/audit/audit.store';
+import type { AuditRecord } from '../../src/audit/audit.types';
+import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
+import { PgliteAuditStore } from '../../src/audit/pglite-audit.store';
+import { PostgresAuditStore } from '../../src/audit/postgres-audit.store';
+import { createTestSchema, seedPgliteDir, storeKinds, type StoreKind, type TestSchema } from './audit-databases';
+import { Harness, startHarness } from './bff-harness';
+import { childEnv } from './test-run';
 
-export type { StoreKind };
+export { adminQuery, postgresAvailable, resetAuditTables, storeKinds, testDatabaseUrl, type StoreKind } from './audit-databases';
 /** PGlite always; PostgreSQL too when TEST_DATABASE_URL is set. */
 export const backendKinds = storeKinds;
 
-const DIST = join(__dirname, '..', '..', '..', 'dist', 'src');
+const DIST = join(__dirname, '..', '..', 'dist', 'src');
 export const VERIFY_CLI = join(DIST, 'audit', 'verify-cli.js');
 
 /**
@@ -30,74 +30,98 @@ export async function assertBuilt(): Promise<void> {
 }
 
 /**
- * One isolated audit database for a suite, in the shape the BFF is configured with: a fresh DATA_DIR
- * (PGlite lives in `<DATA_DIR>/audit`) or a fresh schema in the test PostgreSQL database, and an Ed25519
- * signing key of its own. Counts in it are therefore exact.
+ * One isolated audit database, in the shape the BFF is configured with: a fresh DATA_DIR (PGlite lives in
+ * `<DATA_DIR>/audit`, seeded from the run's template) or a fresh schema in the test PostgreSQL database,
+ * and an Ed25519 signing key of its own. Counts in it are therefore exact. The one harness of every audit
+ * suite: store-level suites open stores on it, app-level suites configure a BFF or a CLI with it.
  */
 export interface AuditBackend {
   readonly kind: StoreKind;
   readonly dataDir: string;
+  /** Where the store lives, as the verify CLI and `openAuditStore` take it: `<DATA_DIR>/audit`, or the URL. */
+  readonly location: { dataDir: string; databaseUrl?: string };
   /** Schema-scoped URL (PostgreSQL only). */
   readonly databaseUrl?: string;
+  /** The schema's name (PostgreSQL only). */
+  readonly schema?: string;
   readonly signingKeyPem: string;
   /** Overrides for `startHarness`: pins the store even when TEST_DATABASE_URL is set. */
   harnessEnv(extra?: Record<string, string>): Record<string, string>;
   /** Environment for a child process (`startChildBff`, the verify CLI): nothing inherited. */
   processEnv(extra?: Record<string, string>): Record<string, string>;
-  /** A store on the suite's database, opened directly. For PGlite only while no BFF has it open. */
+  /** A new, migrated store on the backend's database. For PGlite only while no BFF has it open. */
   openStore(): Promise<KyselyAuditStore>;
   teardown(): Promise<void>;
 }
 
 export async function createBackend(kind: StoreKind): Promise<AuditBackend> {
-  const root = mkdtempSync(join(tmpdir(), 'audit-e2e-'));
+  const root = mkdtempSync(join(tmpdir(), 'audit-backend-'));
   const dataDir = join(root, 'data');
+  const auditDir = join(dataDir, 'audit');
   const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  let databaseUrl: string | undefined;
-  let schema: string | undefined;
-  if (kind === 'postgres') {
-    schema = `audit_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
-    await adminQuery(`create schema ${schema}`);
-    const url = new URL(testDatabaseUrl());
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    databaseUrl = url.toString();
-  }
+  const schema: TestSchema | undefined = kind === 'postgres' ? await createTestSchema('audit') : undefined;
+  if (!schema) seedPgliteDir(auditDir);
+  const databaseUrl = schema?.databaseUrl;
   const common = (): Record<string, string> => ({ DATA_DIR: dataDir, AUDIT_SIGNING_KEY: signingKeyPem, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
   return {
     kind,
     dataDir,
+    location: { dataDir: auditDir, ...(databaseUrl ? { databaseUrl } : {}) },
     databaseUrl,
+    schema: schema?.name,
     signingKeyPem,
     harnessEnv: (extra = {}) => ({
-      // The harness adds DATABASE_URL=TEST_DATABASE_URL when that is set; undefined takes it away again.
+      // The harness gives itself a schema of its own when DATABASE_URL is absent; undefined pins PGlite.
       ...(databaseUrl ? {} : { DATABASE_URL: undefined as unknown as string }),
       ...common(),
       ...extra,
     }),
-    processEnv: (extra = {}) => ({ PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...common(), ...extra }),
+    processEnv: (extra = {}) => childEnv({ NODE_ENV: 'test', ...common(), ...extra }),
     openStore: async () => {
-      const store = databaseUrl ? await PostgresAuditStore.open({ databaseUrl }) : await PgliteAuditStore.open({ dataDir: join(dataDir, 'audit') });
+      const store = databaseUrl ? await PostgresAuditStore.open({ databaseUrl }) : await PgliteAuditStore.open({ dataDir: auditDir });
       await store.migrate();
       return store;
     },
     teardown: async () => {
       rmSync(root, { recursive: true, force: true });
-      if (schema) await adminQuery(`drop schema if exists ${schema} cascade`);
+      await schema?.drop();
     },
   };
 }
 
-/** One statement on the test PostgreSQL server (guarded: the database name must contain "test"). */
-export async function adminQuery(statement: string, database?: string): Promise<void> {
-  const url = new URL(testDatabaseUrl());
-  if (database) url.pathname = `/${database}`;
-  const client = new Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
+/**
+ * A backend created by hooks, for suites that want one per test: `setup()` in beforeEach (or beforeAll),
+ * `teardown()` after; `location` and `open()` in between.
+ */
+export interface StoreHarness {
+  readonly kind: StoreKind;
+  readonly location: { dataDir: string; databaseUrl?: string };
+  setup(): Promise<void>;
+  /** A new, migrated store instance on the backend's database. */
+  open(): Promise<KyselyAuditStore>;
+  teardown(): Promise<void>;
+}
+
+export function storeHarness(kind: StoreKind): StoreHarness {
+  let current: AuditBackend | undefined;
+  const backend = (): AuditBackend => {
+    if (!current) throw new Error('storeHarness: setup() has not run');
+    return current;
+  };
+  return {
+    kind,
+    get location() {
+      return backend().location;
+    },
+    setup: async () => {
+      current = await createBackend(kind);
+    },
+    open: () => backend().openStore(),
+    teardown: async () => {
+      await current?.teardown();
+      current = undefined;
+    },
+  };
 }
 
 /**
