@@ -34,7 +34,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 export function appAdapterAndOptions(config: AppConfig, logger: Logger): [FastifyAdapter, NestApplicationOptions] {
   const trustProxy = config.http.trustedProxies.length ? config.http.trustedProxies : false;
   return [
-    createHttpAdapter(logger, { trustProxy }),
+    createHttpAdapter(logger, { trustProxy, timeouts: config.server }),
     {
       logger: new PinoNestLogger(logger),
       abortOnError: false,

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { createApp } from './app.factory';
 import { DEVELOPMENT_API_KEY } from './auth/auth.options';
-import { createLogger } from './common/logger';
+import { createLogger, writeAfterLogs } from './common/logger';
+import { listenFailure, reservePort } from './common/port-reservation';
+import { StartupError } from './common/startup-error';
 import type { AppConfig } from './config/app-config';
 import { withEmbeddedEmulator } from './config/embedded-emulator';
 import { ConfigError, DEMO_PROJECT, loadConfig } from './config/load-config';
@@ -11,17 +12,25 @@ import { ConfigError, DEMO_PROJECT, loadConfig } from './config/load-config';
 async function main(): Promise<void> {
   const validated = loadConfig();
   const logger = createLogger(validated.log);
+  // First, before the seconds the emulator, the store and its migrations take: a port in use is known now.
+  const port = await reservePort(validated.http);
   const embedded = validated.smn.emulator ? await startEmbeddedEmulator(validated) : undefined;
   const config = embedded?.config ?? validated;
   const emulator = embedded?.emulator;
 
+  // Loaded only now: Nest and every module take a second or more to load, and a refusal above must not wait.
+  const { createApp } = await import('./app.factory');
   const app = await createApp(config, { logger, onClose: emulator?.close });
-  await app.listen(config.http.port, config.http.host);
+  await port.release();
+  await app.listen(config.http.port, config.http.host).catch((error: unknown) => {
+    throw listenFailure(error, config.http) ?? error;
+  });
   closeGracefullyOnSignals(app, config.http.shutdownGraceMs, logger);
 
   const base = (await app.getUrl()).replace('[::1]', 'localhost');
   logger.info({ url: base, docs: `${base}/docs`, emulator: emulator?.url }, 'sms-callback-bff listening');
-  if (emulator) printQuickStart(base, config.auth.developmentKey);
+  // Last and once, after every line logged so far.
+  if (emulator) writeAfterLogs(logger, quickStart(base, config.auth.developmentKey));
 }
 
 /** The zero-configuration default: SMN emulated in-process, every project's region pointed at it. */
@@ -61,7 +70,7 @@ function closeGracefullyOnSignals(app: INestApplication, graceMs: number, logger
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-function printQuickStart(base: string, developmentKey: boolean): void {
+function quickStart(base: string, developmentKey: boolean): string {
   const key = developmentKey ? `-H 'X-Api-Key: ${DEVELOPMENT_API_KEY}' ` : '';
   const { id, region } = DEMO_PROJECT;
   const body = JSON.stringify({
@@ -71,18 +80,20 @@ function printQuickStart(base: string, developmentKey: boolean): void {
       { event_type: 'sms_success_event', topic_urn: `urn:smn:${region}:${id}:test_success` },
     ],
   });
-  process.stdout.write(
+  return (
     `\n  Swagger UI:  ${base}/docs\n` +
-      (developmentKey ? `  Authorize:   X-Api-Key: ${DEVELOPMENT_API_KEY} (the development key; never in production)\n` : '') +
-      `  Try it:      curl -X PUT ${base}/v2/${id}/notifications/sms/callback ${key}\\\n` +
-      `                 -H 'Content-Type: application/json' -d '${body}'\n` +
-      `               curl ${key}${base}/v2/${id}/notifications/sms/callback\n` +
-      `               curl ${key}'${base}/audit/events?project_id=${id}'\n\n`,
+    (developmentKey ? `  Authorize:   X-Api-Key: ${DEVELOPMENT_API_KEY} (the development key; never in production)\n` : '') +
+    `  Try it:      curl -X PUT ${base}/v2/${id}/notifications/sms/callback ${key}\\\n` +
+    `                 -H 'Content-Type: application/json' -d '${body}'\n` +
+    `               curl ${key}${base}/v2/${id}/notifications/sms/callback\n` +
+    `               curl ${key}'${base}/audit/events?project_id=${id}'\n\n`
   );
 }
 
 main().catch((error: unknown) => {
-  // One clear message, no stack, for configuration problems; a stack for anything else.
-  process.stderr.write(`${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+  // One clear message, no stack, for what the operator can fix (the configuration, a port in use, the signing
+  // key, the store); anything else is a bug and keeps its stack.
+  const known = error instanceof ConfigError || error instanceof StartupError;
+  process.stderr.write(`${known ? error.message : ((error as Error).stack ?? String(error))}\n`);
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { StartupError } from '../common/startup-error';
 import { AuditSigner, signHash } from './audit-chain';
 
 /**
@@ -11,9 +12,12 @@ export class AuditSigningKey implements AuditSigner {
   readonly publicKey: KeyObject;
   readonly publicKeyPem: string;
 
-  constructor(private readonly privateKey: KeyObject) {
+  constructor(
+    private readonly privateKey: KeyObject,
+    source = 'The audit signing key',
+  ) {
     if (privateKey.asymmetricKeyType !== 'ed25519') {
-      throw new Error(`The audit signing key must be an Ed25519 private key, got ${privateKey.asymmetricKeyType ?? privateKey.type}.`);
+      throw new StartupError(`${source} must be an Ed25519 private key, got ${privateKey.asymmetricKeyType ?? privateKey.type}.`);
     }
     this.publicKey = createPublicKey(privateKey);
     this.publicKeyPem = this.publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -23,8 +27,19 @@ export class AuditSigningKey implements AuditSigner {
     return signHash(this.privateKey, hash);
   }
 
-  static fromPem(pem: string): AuditSigningKey {
-    return new AuditSigningKey(createPrivateKey(pem));
+  /** `source` names where the PEM came from, for the one-line refusal of a key that cannot be used. */
+  static fromPem(pem: string, source = 'The audit signing key'): AuditSigningKey {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(pem);
+    } catch (error) {
+      // OpenSSL's reason ("DECODER routines::unsupported") says little; what to do says more.
+      throw new StartupError(
+        `${source} is not a readable private key (PKCS#8 PEM, "-----BEGIN PRIVATE KEY-----"); create one with \`openssl genpkey -algorithm ed25519\`.`,
+        { cause: error },
+      );
+    }
+    return new AuditSigningKey(key, source);
   }
 }
 
@@ -39,10 +54,10 @@ export function defaultSigningKeyPath(dataDir: string): string {
 
 /** Uses the configured PEM, or reads the generated key file, generating it (mode 0600) on first use. */
 export function loadAuditSigningKey(options: { signingKeyPem?: string; dataDir: string }): AuditSigningKey {
-  if (options.signingKeyPem) return AuditSigningKey.fromPem(options.signingKeyPem);
+  if (options.signingKeyPem) return AuditSigningKey.fromPem(options.signingKeyPem, 'The audit signing key (AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE)');
   const path = defaultSigningKeyPath(options.dataDir);
   try {
-    return AuditSigningKey.fromPem(readFileSync(path, 'utf8'));
+    return AuditSigningKey.fromPem(readFileSync(path, 'utf8'), `The generated audit signing key ${path}`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }

@@ -6,7 +6,7 @@ import { AuditSigningKey, loadAuditSigningKey } from './audit-signing-key';
 import { AuditEventsController } from './audit-events.controller';
 import { AuditService } from './audit.service';
 import { AuditStore } from './audit.store';
-import { openAuditStore } from './open-audit-store';
+import { openAuditStore, storeFailure } from './open-audit-store';
 
 export interface AuditModuleOptions {
   imports?: ModuleMetadata['imports'];
@@ -51,21 +51,29 @@ export class AuditModule {
   }
 }
 
-/** Boot fails if the store cannot be opened (e.g. PGlite directory in use) or migrated. */
+/**
+ * Boot fails if the store cannot be opened (e.g. PGlite directory in use, PostgreSQL unreachable) or migrated,
+ * with one line that says which store and why (StartupError).
+ */
 async function openMigratedStore(options: AuditOptions): Promise<AuditStore> {
-  const store = await openAuditStore({
-    databaseUrl: options.databaseUrl,
-    dataDir: options.dataDir,
-    poolMax: options.poolMax,
-    lockPoolMax: options.lockPoolMax,
-    statementTimeoutMs: options.statementTimeoutMs,
-    lockWaitMs: options.lockWaitMs,
-  });
+  let store: AuditStore;
+  try {
+    store = await openAuditStore({
+      databaseUrl: options.databaseUrl,
+      dataDir: options.dataDir,
+      poolMax: options.poolMax,
+      lockPoolMax: options.lockPoolMax,
+      statementTimeoutMs: options.statementTimeoutMs,
+      lockWaitMs: options.lockWaitMs,
+    });
+  } catch (error) {
+    throw storeFailure(error, options);
+  }
   try {
     await store.migrate();
   } catch (error) {
-    await store.close();
-    throw error;
+    await store.close().catch(() => undefined);
+    throw storeFailure(error, options);
   }
   return store;
 }

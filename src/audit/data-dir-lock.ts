@@ -1,9 +1,10 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { StartupError } from '../common/startup-error';
 
 /** Thrown when another live process (or this one) already has the data directory open. */
-export class DataDirLockedError extends Error {
+export class DataDirLockedError extends StartupError {
   constructor(
     message: string,
     readonly lockFile: string,

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorReply } from './error-envelope';
+import { REQUEST_ID_HEADER } from './request-id';
 
 /**
  * Every error leaves through here as the one envelope: Nest routes Fastify's own errors (body too large,
@@ -14,7 +15,14 @@ export class AllErrorsFilter implements ExceptionFilter {
     const { status, headers, body } = toErrorReply(error, request.id);
     if (status >= 500) request.log.error({ err: error, code: body.code }, 'request failed');
     request.errorCode = body.code;
-    void http.getResponse<FastifyReply>().status(status).headers(headers).type('application/json; charset=utf-8').send(body);
+    // The id header here too: an error raised by a hook that runs before the one that sets it (Nest's CORS
+    // hook) must carry it as well.
+    void http
+      .getResponse<FastifyReply>()
+      .status(status)
+      .headers({ ...headers, [REQUEST_ID_HEADER]: request.id })
+      .type('application/json; charset=utf-8')
+      .send(body);
   }
 }
 

@@ -1,7 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCode } from './error-codes';
 import type { ErrorEnvelope } from './error-envelope';
-import { newRequestId, REQUEST_ID_HEADER } from './request-id';
+import { newRequestId, REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
 /** Node's own refusals of a request it could not read, by its error code. */
 const CLIENT_ERRORS: Record<string, { status: number; reason: string; code: string; message: string }> = {
@@ -21,7 +22,10 @@ const MALFORMED = { status: 400, reason: 'Bad Request', code: ErrorCode.Validati
  * never with the framework's own body — and nothing of the request is reflected back.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) {
+  // An answer already under way (a request timed out while its response was being written) cannot be
+  // followed by another one on the same connection: closing it is all that is left.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
@@ -30,6 +34,48 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   const body = JSON.stringify({ request_id: requestId, code: known.code, message: known.message } satisfies ErrorEnvelope);
   socket.end(
     `HTTP/1.1 ${known.status} ${known.reason}\r\n` +
+      `content-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      `${REQUEST_ID_HEADER}: ${requestId}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Node's `checkExpectation`: a request whose `Expect` is not `100-continue` is refused with 417 in the
+ * envelope (Node's own answer has an empty body), without the request being handled, and the connection is
+ * closed since the body the caller may still send would be read as the next request.
+ */
+export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const requestId = requestIdFor(request);
+  const body = JSON.stringify({
+    request_id: requestId,
+    code: ErrorCode.ExpectationFailed,
+    message: 'Only the expectation 100-continue is supported.',
+  } satisfies ErrorEnvelope);
+  response.shouldKeepAlive = false;
+  response.writeHead(417, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    [REQUEST_ID_HEADER]: requestId,
+    connection: 'close',
+  });
+  response.end(body);
+}
+
+/**
+ * Node's `connect` (a CONNECT request, as a forward proxy would get): no route serves that method, so 404 in
+ * the envelope, as for any other unserved method; without this listener Node closes the connection unanswered.
+ */
+export function answerConnectRequest(request: IncomingMessage, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const requestId = requestIdFor(request);
+  const body = JSON.stringify({ request_id: requestId, code: ErrorCode.NotFound, message: 'No such route.' } satisfies ErrorEnvelope);
+  socket.end(
+    `HTTP/1.1 404 Not Found\r\n` +
       `content-type: application/json; charset=utf-8\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\n` +
       `${REQUEST_ID_HEADER}: ${requestId}\r\n` +

@@ -13,12 +13,22 @@ const EXPOSED_HEADERS = ['ETag', 'X-Request-Id', 'Retry-After', 'WWW-Authenticat
  * read, a cached preflight, and never credentials (callers send tokens or keys, not cookies).
  */
 export function corsOptions(origins: readonly string[]): CorsOptions {
-  return {
+  const options = {
     origin: [...origins],
     methods: ['GET', 'PUT'],
     allowedHeaders: ALLOWED_HEADERS,
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
     credentials: false,
+  };
+  // An OPTIONS that is no preflight (no Origin or no Access-Control-Request-Method) is passed on, and answered
+  // 404 in the envelope as without CORS (http-setup.ts): the plugin's own answer would be a bare text/plain 400,
+  // sent before any hook of ours runs.
+  const notPreflight = { ...options, preflight: false };
+  return {
+    delegator: (request, callback) => {
+      const preflight = request.method !== 'OPTIONS' || (request.headers.origin && request.headers['access-control-request-method']);
+      callback(null, preflight ? options : notPreflight);
+    },
   };
 }

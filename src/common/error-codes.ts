@@ -10,6 +10,8 @@ export const ErrorCode = {
   UnsupportedMediaType: 'BFF.UNSUPPORTED_MEDIA_TYPE',
   RequestTimeout: 'BFF.REQUEST_TIMEOUT',
   HeadersTooLarge: 'BFF.HEADERS_TOO_LARGE',
+  UriTooLong: 'BFF.URI_TOO_LONG',
+  ExpectationFailed: 'BFF.EXPECTATION_FAILED',
   RateLimited: 'BFF.RATE_LIMITED',
   AuthUnavailable: 'BFF.AUTH_UNAVAILABLE',
   UpstreamAuthFailed: 'BFF.UPSTREAM_AUTH_FAILED',

@@ -72,6 +72,24 @@ describe('toErrorReply', () => {
       });
     });
 
+    it("is recognised inside the HttpException Nest wraps it in, never with Fastify's wording", () => {
+      const wrapped = new HttpException("Body cannot be empty when content-type is set to 'application/json'", 400, {
+        cause: Object.assign(fastifyError('FST_ERR_CTP_EMPTY_JSON_BODY', 400), { name: 'FastifyError' }),
+      });
+      expect(toErrorReply(wrapped, REQUEST_ID).body).toEqual({ request_id: REQUEST_ID, code: 'BFF.VALIDATION_FAILED', message: 'The request body is empty.' });
+    });
+
+    it.each([
+      ['FST_ERR_BAD_URL', 400, 400, 'BFF.VALIDATION_FAILED', 'The request path is not a valid URL.'],
+      ['FST_ERR_MAX_PARAM_LENGTH', 414, 414, 'BFF.URI_TOO_LONG', 'The request path is too long.'],
+    ])("the router's %s (%i) → %i %s, without the path Fastify quotes", (code, statusCode, status, envelopeCode, message) => {
+      expect(toErrorReply(fastifyError(code, statusCode), REQUEST_ID)).toEqual({
+        status,
+        headers: {},
+        body: { request_id: REQUEST_ID, code: envelopeCode, message },
+      });
+    });
+
     it('maps an unlisted Fastify code by its status', () => {
       expect(toErrorReply(fastifyError('FST_ERR_SOMETHING_NEW', 400), REQUEST_ID)).toMatchObject({ status: 400, body: { code: 'BFF.VALIDATION_FAILED' } });
     });
@@ -95,19 +113,31 @@ describe('toErrorReply', () => {
 
   describe('HttpException and its likes', () => {
     it.each<[string, unknown, number, string, string]>([
-      ['BadRequestException', new BadRequestException('bad thing'), 400, 'BFF.VALIDATION_FAILED', 'bad thing'],
-      ['UnauthorizedException', new UnauthorizedException(), 401, 'BFF.UNAUTHENTICATED', 'Unauthorized'],
-      ['ForbiddenException', new ForbiddenException(), 403, 'BFF.FORBIDDEN', 'Forbidden'],
+      ['BadRequestException', new BadRequestException('bad thing'), 400, 'BFF.VALIDATION_FAILED', 'The request is invalid.'],
+      ['UnauthorizedException', new UnauthorizedException(), 401, 'BFF.UNAUTHENTICATED', 'Authentication is required.'],
+      ['ForbiddenException', new ForbiddenException(), 403, 'BFF.FORBIDDEN', 'The request is not allowed.'],
       ["NotFoundException (Nest's unknown route)", new NotFoundException('Cannot GET /x'), 404, 'BFF.NOT_FOUND', 'No such route.'],
       ['MethodNotAllowedException', new MethodNotAllowedException(), 405, 'BFF.NOT_FOUND', 'No such route.'],
-      ['PreconditionFailedException', new PreconditionFailedException(), 412, 'BFF.PRECONDITION_FAILED', 'Precondition Failed'],
-      ['PayloadTooLargeException', new PayloadTooLargeException(), 413, 'BFF.PAYLOAD_TOO_LARGE', 'Payload Too Large'],
-      ['UnsupportedMediaTypeException', new UnsupportedMediaTypeException(), 415, 'BFF.UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type'],
-      ['HttpException 429', new HttpException('slow down', 429), 429, 'BFF.RATE_LIMITED', 'slow down'],
-      ['{ statusCode: 403 }', { statusCode: 403, message: 'no' }, 403, 'BFF.FORBIDDEN', 'no'],
-      ['{ status: 415 } without a message', { status: 415 }, 415, 'BFF.UNSUPPORTED_MEDIA_TYPE', 'Request rejected.'],
-      ['getStatus() over statusCode', { getStatus: () => 401, statusCode: 500, message: 'who?' }, 401, 'BFF.UNAUTHENTICATED', 'who?'],
-    ])('%s → the status it names, as the code of that status', (_, error, status, code, message) => {
+      ['PreconditionFailedException', new PreconditionFailedException(), 412, 'BFF.PRECONDITION_FAILED', 'The precondition failed.'],
+      ['PayloadTooLargeException', new PayloadTooLargeException(), 413, 'BFF.PAYLOAD_TOO_LARGE', 'The request body exceeds 64 KiB.'],
+      [
+        'UnsupportedMediaTypeException',
+        new UnsupportedMediaTypeException(),
+        415,
+        'BFF.UNSUPPORTED_MEDIA_TYPE',
+        'The request body must be JSON (Content-Type: application/json).',
+      ],
+      ['HttpException 429', new HttpException('slow down', 429), 429, 'BFF.RATE_LIMITED', 'Too many requests.'],
+      ['{ statusCode: 403 }', { statusCode: 403, message: 'no' }, 403, 'BFF.FORBIDDEN', 'The request is not allowed.'],
+      [
+        '{ status: 415 } without a message',
+        { status: 415 },
+        415,
+        'BFF.UNSUPPORTED_MEDIA_TYPE',
+        'The request body must be JSON (Content-Type: application/json).',
+      ],
+      ['getStatus() over statusCode', { getStatus: () => 401, statusCode: 500, message: 'who?' }, 401, 'BFF.UNAUTHENTICATED', 'Authentication is required.'],
+    ])('%s → the status it names, as the code of that status, with a message of its own', (_, error, status, code, message) => {
       expect(toErrorReply(error, REQUEST_ID)).toEqual({ status, headers: {}, body: { request_id: REQUEST_ID, code, message } });
     });
 

@@ -27,25 +27,38 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: st
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: ErrorCode.ValidationFailed, message: 'The request body is empty.' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: ErrorCode.ValidationFailed, message: 'Content-Length does not match the body.' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: ErrorCode.ValidationFailed, message: 'The request body is not valid JSON.' },
+  // The router's (http-setup.ts, frameworkErrors): Fastify's own messages quote the path.
+  FST_ERR_BAD_URL: { status: 400, code: ErrorCode.ValidationFailed, message: 'The request path is not a valid URL.' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: ErrorCode.UriTooLong, message: 'The request path is too long.' },
 };
 
-const STATUS_CODES: Record<number, string> = {
-  400: ErrorCode.ValidationFailed,
-  401: ErrorCode.Unauthenticated,
-  403: ErrorCode.Forbidden,
-  404: ErrorCode.NotFound,
-  405: ErrorCode.NotFound,
-  412: ErrorCode.PreconditionFailed,
-  413: ErrorCode.PayloadTooLarge,
-  415: ErrorCode.UnsupportedMediaType,
-  429: ErrorCode.RateLimited,
+/**
+ * Other errors by status, each with this service's own message: a framework's message may quote the request
+ * (a path, a header) or name its internals, so none is passed on.
+ */
+const BY_STATUS: Record<number, { code: string; message: string }> = {
+  400: { code: ErrorCode.ValidationFailed, message: 'The request is invalid.' },
+  401: { code: ErrorCode.Unauthenticated, message: 'Authentication is required.' },
+  403: { code: ErrorCode.Forbidden, message: 'The request is not allowed.' },
+  404: { code: ErrorCode.NotFound, message: 'No such route.' },
+  405: { code: ErrorCode.NotFound, message: 'No such route.' },
+  408: { code: ErrorCode.RequestTimeout, message: 'The request did not arrive in time.' },
+  412: { code: ErrorCode.PreconditionFailed, message: 'The precondition failed.' },
+  413: { code: ErrorCode.PayloadTooLarge, message: 'The request body exceeds 64 KiB.' },
+  414: { code: ErrorCode.UriTooLong, message: 'The request path is too long.' },
+  415: { code: ErrorCode.UnsupportedMediaType, message: 'The request body must be JSON (Content-Type: application/json).' },
+  417: { code: ErrorCode.ExpectationFailed, message: 'Only the expectation 100-continue is supported.' },
+  429: { code: ErrorCode.RateLimited, message: 'Too many requests.' },
+  431: { code: ErrorCode.HeadersTooLarge, message: 'The request headers exceed 32 KiB.' },
 };
 
 interface ErrorLike {
   statusCode?: number;
   status?: number;
   code?: string;
+  name?: string;
   message?: string;
+  cause?: unknown;
   getStatus?: () => number;
   getResponse?: () => unknown;
 }
@@ -68,7 +81,7 @@ export function toErrorReply(error: unknown, requestId: string): ErrorReply {
       }),
     };
   }
-  const e = (error ?? {}) as ErrorLike;
+  const e = fastifyErrorOf(error) ?? ((error ?? {}) as ErrorLike);
   const known = e.code ? FASTIFY_ERRORS[e.code] : undefined;
   if (known) return plain(known.status, known.code, known.message, requestId);
   // JSON syntax errors from Fastify's parser carry status 400 but no stable code.
@@ -76,15 +89,15 @@ export function toErrorReply(error: unknown, requestId: string): ErrorReply {
     return plain(400, ErrorCode.ValidationFailed, 'The request body is not valid JSON.', requestId);
   }
   const status = typeof e.getStatus === 'function' ? e.getStatus() : (e.statusCode ?? e.status);
-  if (typeof status === 'number' && STATUS_CODES[status]) {
-    return plain(status, STATUS_CODES[status], httpMessage(status, e), requestId);
-  }
+  const byStatus = typeof status === 'number' ? BY_STATUS[status] : undefined;
+  if (byStatus) return plain(status as number, byStatus.code, byStatus.message, requestId);
   return plain(500, ErrorCode.Internal, 'An unexpected error occurred.', requestId);
 }
 
-function httpMessage(status: number, e: ErrorLike): string {
-  if (status === 404 || status === 405) return 'No such route.';
-  return e.message ?? 'Request rejected.';
+/** Nest hands Fastify's 4xx errors on as an HttpException with the Fastify error as its cause. */
+function fastifyErrorOf(error: unknown): ErrorLike | undefined {
+  const cause = (error as ErrorLike | undefined)?.cause as ErrorLike | undefined;
+  return cause && cause.name === 'FastifyError' && typeof cause.code === 'string' ? cause : undefined;
 }
 
 function plain(status: number, code: string, message: string, requestId: string): ErrorReply {

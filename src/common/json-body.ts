@@ -80,6 +80,12 @@ function unsupportedEncoding(headers: IncomingHttpHeaders): BffError | undefined
   if (encoding && encoding !== 'identity') {
     return new BffError(415, ErrorCode.UnsupportedMediaType, 'The request body must not be compressed (Content-Encoding: identity only).');
   }
+  // Node undoes only the chunked framing: a body sent with another transfer coding (gzip, chunked) would be read
+  // still compressed.
+  const transfer = headers['transfer-encoding']?.split(',').map((coding) => coding.trim().toLowerCase());
+  if (transfer?.some((coding) => coding !== 'chunked' && coding !== 'identity')) {
+    return new BffError(415, ErrorCode.UnsupportedMediaType, 'The request body must not be compressed (Transfer-Encoding: chunked only).');
+  }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     return new BffError(415, ErrorCode.UnsupportedMediaType, 'The request body must be JSON in UTF-8 (charset=utf-8, or no charset).');
@@ -87,18 +93,21 @@ function unsupportedEncoding(headers: IncomingHttpHeaders): BffError | undefined
   return undefined;
 }
 
+/** Keys Nest's validation pipe deletes before validating (`__proto__` and `prototype`): dropped, never refused. */
+const DROPPED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'prototype']);
+
 /**
  * Keys named like members of `Object.prototype` (`toString`, `constructor`, `__proto__`, …), anywhere in
- * a parsed body or query, with their paths. No DTO of this API has such a property, and the validator looks
- * properties up in a plain object, where those names are always found: refused here, by own-property
- * rules, they can never pass as known.
+ * a parsed body or query, with their paths, and `prototype`. No DTO of this API has such a property, and the
+ * validator looks properties up in a plain object, where those names are always found (or the pipe drops them
+ * first): refused here, by own-property rules, they can never pass as known.
  */
 export function inheritedNames(value: unknown, path = ''): string[] {
   if (value === null || typeof value !== 'object') return [];
   const found: string[] = [];
   for (const key of Object.keys(value)) {
     const at = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (!Array.isArray(value) && (key === '__proto__' || Object.prototype.hasOwnProperty.call(Object.prototype, key))) found.push(at);
+    if (!Array.isArray(value) && (DROPPED_NAMES.has(key) || Object.prototype.hasOwnProperty.call(Object.prototype, key))) found.push(at);
     else found.push(...inheritedNames((value as Record<string, unknown>)[key], at));
   }
   return found;

@@ -1,6 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import { requestContext } from './request-context';
+import { StartupError } from './startup-error';
 
 /** Headers that carry credentials: never written to a log line. */
 const REDACTED = [
@@ -27,6 +28,15 @@ export function createLogger(options: { level: string; pretty: boolean }): Logge
   });
 }
 
+/**
+ * Writes text for people (the start banner) into the log's own stream, so that it comes after every line
+ * logged before it: pino writes asynchronously, and a direct write to stdout would overtake them. Lines that
+ * are not JSON pass through pino-pretty as they are.
+ */
+export function writeAfterLogs(logger: Logger, text: string): void {
+  (logger as unknown as Record<symbol, NodeJS.WritableStream>)[pino.symbols.streamSym].write(text);
+}
+
 /** Nest's own messages (boot, routes, lifecycle) go to the same pino logger. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
@@ -35,6 +45,8 @@ export class PinoNestLogger implements LoggerService {
     this.logger.info({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string) {
+    // A start-up failure thrown while Nest builds the app is printed once, as one line, by main.ts.
+    if (message instanceof StartupError) return;
     this.logger.error({ context, trace }, String(message));
   }
   warn(message: unknown, context?: string) {

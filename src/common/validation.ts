@@ -72,7 +72,7 @@ function flatten(errors: ValidationError[], parent = ''): Violation[] {
     const field = error.property === undefined || error.property === '' ? parent || 'body' : join(parent, error.property);
     const own = Object.entries(error.constraints ?? {}).map(([name, message]) => ({
       field,
-      message: rename(message, error.property),
+      message: rename(message),
       rule: ruleError(error.contexts?.[name], error.target),
     }));
     return [...own, ...flatten(error.children ?? [], field)];
@@ -89,9 +89,12 @@ function join(parent: string, property: string): string {
   return parent ? `${parent}.${property}` : property;
 }
 
-/** class-validator's messages for unknown input name no field; say what was expected instead. */
-function rename(message: string, property: string | undefined): string {
+/**
+ * class-validator's messages for unknown input name no field, or quote the caller's property name: say what
+ * was expected instead, in the same words as the JSON body parser (json-body.ts). The field names it.
+ */
+function rename(message: string): string {
   if (message.startsWith('an unknown value was passed')) return 'expected a JSON object';
-  if (message.endsWith('should not exist')) return `unknown property "${property}" is not allowed`;
+  if (message.endsWith('should not exist')) return 'is not a known property';
   return message;
 }

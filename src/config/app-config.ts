@@ -14,6 +14,8 @@ export interface AppConfig extends Config {}
 export abstract class AppConfig {}
 
 export type HttpConfig = Config['http'];
+/** How long the server waits for a caller's headers, whole request and next request on a kept-alive connection. */
+export type ServerConfig = Config['server'];
 export type LogConfig = Config['log'];
 export type SmnConfig = Config['smn'];
 /** Requests signed with the BFF's access key (`SDK-HMAC-SHA256`). */

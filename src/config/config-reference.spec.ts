@@ -40,6 +40,18 @@ describe('the configuration reference', () => {
   });
 
   it('derives the namespaces of unknown-variable refusal from the names', () => {
-    expect([...VARIABLE_PREFIXES].sort()).toEqual(['AUDIT_', 'AUTH_', 'CHANGE_', 'CORS_', 'LOG_', 'RATE_LIMIT_', 'SHUTDOWN_', 'SMN_', 'TRUSTED_', 'UPSTREAM_']);
+    expect([...VARIABLE_PREFIXES].sort()).toEqual([
+      'AUDIT_',
+      'AUTH_',
+      'CHANGE_',
+      'CORS_',
+      'HTTP_',
+      'LOG_',
+      'RATE_LIMIT_',
+      'SHUTDOWN_',
+      'SMN_',
+      'TRUSTED_',
+      'UPSTREAM_',
+    ]);
   });
 });

@@ -128,6 +128,39 @@ const http = httpVariables
   }))
   .readonly();
 
+/**
+ * How long the server waits for a caller, so that a slow or stalled client frees its connection (README, Timeouts
+ * and encodings): the request line and headers, the whole request with its body, and an idle kept-alive connection.
+ */
+export const serverVariables = z.object({
+  HTTP_HEADERS_TIMEOUT_MS: doc(int(10_000, 100), {
+    description:
+      'The request line and headers must arrive within this, counted from the first byte (or from the connection); else 408 `BFF.REQUEST_TIMEOUT` and the connection is closed.',
+  }),
+  HTTP_REQUEST_TIMEOUT_MS: doc(int(10_000, 100), {
+    description:
+      'The whole request, body included, must arrive within this; else 408 `BFF.REQUEST_TIMEOUT` and the connection is closed. At least `HTTP_HEADERS_TIMEOUT_MS`.',
+  }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: doc(int(5_000, 100), {
+    description: 'An idle kept-alive connection is closed after this; behind a load balancer, longer than its idle timeout (or let it close first).',
+  }),
+});
+
+const server = serverVariables
+  .superRefine(
+    (e, ctx) => {
+      // Node refuses a headers timeout longer than the request timeout, which includes the headers.
+      if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) problem(ctx, 'HTTP_HEADERS_TIMEOUT_MS', 'must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+    },
+    reading('HTTP_HEADERS_TIMEOUT_MS', 'HTTP_REQUEST_TIMEOUT_MS'),
+  )
+  .transform((e) => ({
+    headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  }))
+  .readonly();
+
 const logVariables = z.object({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: doc(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), {
@@ -668,6 +701,7 @@ const audit = auditVariables
 export const CONCERNS = [
   { key: 'nodeEnv', title: 'General', variables: general },
   { key: 'http', title: 'HTTP server', variables: httpVariables },
+  { key: 'server', title: 'Timeouts of inbound connections', variables: serverVariables },
   { key: 'log', title: 'Logs', variables: logVariables },
   { key: 'smn', title: 'SMN and the upstream policy', variables: smnVariables },
   { key: 'auth', title: 'Caller authentication', variables: authVariables },
@@ -678,6 +712,7 @@ export const CONCERNS = [
 const concerns = {
   nodeEnv: general.transform((e) => e.NODE_ENV),
   http,
+  server,
   log,
   smn,
   auth,

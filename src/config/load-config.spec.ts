@@ -90,6 +90,16 @@ describe('loadConfig', () => {
     expect(problemsOf({ UPSTREAM_ATTEMPT_TIMEOUT_MS: '9000' })).toEqual(['UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS']);
   });
 
+  it('bounds every phase of an inbound connection, 10 s for headers and request by default, and never turns one off', () => {
+    expect(loadConfig({}).server).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 });
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000' })).toEqual(['HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS']);
+    expect(problemsOf({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_KEEP_ALIVE_TIMEOUT_MS: '0' })).toEqual([
+      expect.stringMatching(/^HTTP_REQUEST_TIMEOUT_MS: /),
+      expect.stringMatching(/^HTTP_KEEP_ALIVE_TIMEOUT_MS: /),
+    ]);
+    expect(problemsOf({ HTTP_HEADER_TIMEOUT_MS: '1000' })).toEqual([expect.stringContaining('did you mean HTTP_HEADERS_TIMEOUT_MS?')]);
+  });
+
   it('reads secrets from files and names the variable when one cannot be read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'config-'));
     try {

@@ -56,3 +56,24 @@ describe('CORS for browser frontends', () => {
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
+
+describe('an OPTIONS that is no preflight, with CORS on', () => {
+  let app: ContractApp;
+  beforeAll(async () => {
+    app = await startContractApp({ env: { CORS_ORIGINS: FRONTEND } });
+  });
+  afterAll(() => app?.close());
+
+  it.each([
+    ['without Origin', { 'access-control-request-method': 'PUT' }],
+    ['without Access-Control-Request-Method', { origin: FRONTEND }],
+    ['with neither', {}],
+  ])('%s: 404 in the envelope with a request id, as without CORS, not the plugin text', async (_, headers: Record<string, string>) => {
+    const res = await app.inject({ method: 'OPTIONS', url: callbackPath(), headers });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    expect(res.json()).toEqual({ request_id: res.headers['x-request-id'], code: 'BFF.NOT_FOUND', message: 'No such route.' });
+    expect(res.headers['access-control-allow-methods']).toBeUndefined();
+  });
+});

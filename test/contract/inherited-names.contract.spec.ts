@@ -1,7 +1,7 @@
 import { callbackPath, ContractApp, newRequestId, SEED_BODY, startContractApp } from './support/contract-app';
 
-/** Every name an object inherits, and `__proto__`: none may pass as a known property (README, API). */
-const NAMES = [...new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__'])];
+/** Every name an object inherits, `__proto__` and `prototype` (which Nest's pipe would drop): none may pass as a known property (README, API). */
+const NAMES = [...new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype'])];
 
 describe('names inherited from Object.prototype', () => {
   let app: ContractApp;
