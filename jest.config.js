@@ -64,6 +64,7 @@ const E2E = [
   'test/e2e/production-refusal.e2e.spec.ts',
   'test/e2e/store-faults.e2e.spec.ts',
   'test/e2e/two-instances.e2e.spec.ts',
+  'test/e2e/startup-failures.e2e.spec.ts',
   'test/audit-e2e/audit-crash.e2e.spec.ts',
   'test/audit-e2e/audit-tamper-cli.e2e.spec.ts',
 ];
