@@ -84,7 +84,6 @@ export async function createBackend(kind: StoreKind): Promise<AuditBackend> {
     },
     teardown: async () => {
       rmSync(root, { recursive: true, force: true });
-      await schema?.drop();
     },
   };
 }

@@ -87,7 +87,6 @@ export async function startHarness(env: Record<string, string> = {}, emulatorOpt
       await app.close();
       await emulator.close();
       rmSync(dataDir, { recursive: true, force: true });
-      await schema?.drop();
     },
   };
 }

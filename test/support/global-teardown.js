@@ -1,5 +1,23 @@
 const { readFileSync, readdirSync, rmSync } = require('node:fs');
 const { dirname } = require('node:path');
+const { Client } = require('pg');
+
+/**
+ * The run's PostgreSQL schemas, dropped only now that no suite runs (test/support/audit-databases.ts says
+ * why not earlier). Their names carry the run's tag: `r` and the mark's letters and digits.
+ */
+async function dropRunSchemas(mark) {
+  if (!process.env.TEST_DATABASE_URL) return;
+  const tag = `r${mark.replace(/[^0-9a-z]/gi, '')}`;
+  const client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query("select nspname from pg_namespace where nspname like '%\\_' || $1 || '\\_%'", [tag]);
+    for (const { nspname } of rows) await client.query(`drop schema if exists "${nspname}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
 
 /** A /proc file, or '' when its process ended meanwhile (or is not ours to read). */
 function read(path) {
@@ -32,6 +50,7 @@ module.exports = async () => {
   const template = process.env.TEST_PGLITE_TEMPLATE;
   if (template) rmSync(dirname(template), { recursive: true, force: true });
   const mark = process.env.TEST_RUN_MARK;
+  if (mark) await dropRunSchemas(mark);
   if (process.platform !== 'linux' || !mark) return;
   const leftovers = markedProcesses(mark).filter(({ command }) => !/jest-worker|processChild/.test(command));
   if (!leftovers.length) return;
