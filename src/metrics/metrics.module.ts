@@ -29,6 +29,7 @@ export class MetricsModule implements OnModuleInit {
   onModuleInit(): void {
     registerCircuitGauge(this.metrics, this.resilience);
     registerRedisGauge(this.metrics, this.throttlerStorage);
+    this.resilience.onRetry((event) => this.metrics.upstreamRetries.inc({ ...event }));
     this.authEvents.onFailure((event) => {
       this.metrics.authFailures.inc({ reason: event.reason });
       if (event.reason === 'rate_limited_caller') this.metrics.rateLimitRejections.inc({ kind: 'caller' });

@@ -32,6 +32,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly upstreamRetries = new Counter({
+    name: 'upstream_retries_total',
+    help: 'Retried upstream attempts, by service (SMN, IAM), operation and the failure that caused the retry.',
+    labelNames: ['service', 'operation', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly rateLimitRejections = new Counter({
     name: 'rate_limit_rejections_total',
     help: 'Requests refused with 429, by budget: caller (authenticated) or ip (failed authentication).',

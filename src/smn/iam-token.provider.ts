@@ -50,7 +50,7 @@ export class IamTokenProvider {
   private async fetch(projectId: string): Promise<CachedToken> {
     try {
       // Not tied to one caller's signal: several requests may be waiting for this token.
-      return await this.resilience.execute(this.auth.iamEndpoint, (signal) => this.request(projectId, signal));
+      return await this.resilience.execute(this.auth.iamEndpoint, (signal) => this.request(projectId, signal), undefined, 'issueToken');
     } catch (error) {
       throw error instanceof BffError ? new IamTokenError(error) : error;
     }

@@ -94,6 +94,7 @@ export class SmnHttpClient extends SmnPort {
         }
       },
       outer,
+      method === 'GET' ? 'listSmsCallbacks' : 'updateSmsCallbacks',
     );
   }
 

@@ -22,8 +22,16 @@ import { SmnCircuitOpenError, SmnThrottledError, SmnTimeoutError, isOutage, isRe
  * The per-attempt timeout is the HTTP client's own (it aborts the socket); the deadline bounds the
  * whole call including backoff.
  */
+/** One retry: which upstream and operation, and why the attempt before it failed (the error's class). */
+export interface RetryEvent {
+  service: string;
+  operation: string;
+  reason: string;
+}
+
 export class UpstreamResilience {
   private readonly policies = new Map<string, { policy: IPolicy; breaker: CircuitBreakerPolicy }>();
+  private readonly retryListeners: Array<(event: RetryEvent) => void> = [];
 
   constructor(
     private readonly config: UpstreamPolicyConfig,
@@ -31,12 +39,30 @@ export class UpstreamResilience {
     private readonly service = 'SMN',
   ) {}
 
-  /** `outer` (optional) ends the call early: a share of a larger deadline that the caller keeps. */
-  async execute<T>(endpoint: string, attempt: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
+  /** Called for every retry (metrics): attempts after the first, with the previous attempt's failure. */
+  onRetry(listener: (event: RetryEvent) => void): void {
+    this.retryListeners.push(listener);
+  }
+
+  /**
+   * `outer` (optional) ends the call early: a share of a larger deadline that the caller keeps. `operation`
+   * names the call in retry events.
+   */
+  async execute<T>(endpoint: string, attempt: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal, operation = 'call'): Promise<T> {
     const { policy } = this.policyFor(endpoint);
+    // Counted here, per call, rather than with cockatiel's onRetry, which is per endpoint and knows no operation.
+    let attempts = 0;
+    let lastFailure: unknown;
+    const counted = (signal: AbortSignal): Promise<T> => {
+      if (attempts++ > 0) this.emitRetry({ service: this.service, operation, reason: reasonOf(lastFailure) });
+      return attempt(signal).catch((error: unknown) => {
+        lastFailure = error;
+        throw error;
+      });
+    };
     try {
       // A backoff that ends after the deadline must not start one more attempt (signing, maybe an IAM token).
-      return await policy.execute(({ signal }) => (signal.aborted ? Promise.reject(new TaskCancelledError()) : attempt(signal)), outer);
+      return await policy.execute(({ signal }) => (signal.aborted ? Promise.reject(new TaskCancelledError()) : counted(signal)), outer);
     } catch (error) {
       if (outer?.aborted) throw new SmnTimeoutError(`${this.service} did not answer within the time left to this request.`);
       if (error instanceof BrokenCircuitError) {
@@ -47,6 +73,10 @@ export class UpstreamResilience {
       }
       throw error;
     }
+  }
+
+  private emitRetry(event: RetryEvent): void {
+    for (const listener of this.retryListeners) listener(event);
   }
 
   /** Breaker state per endpoint, for readiness and metrics. */
@@ -88,3 +118,9 @@ const STATE_NAMES = {
   [CircuitState.HalfOpen]: 'half-open',
   [CircuitState.Isolated]: 'isolated',
 } as const;
+
+/** A bounded label: the failure's class (SmnUnavailableError, SmnThrottledError, SmnTimeoutError, …). */
+function reasonOf(error: unknown): string {
+  // The class, not `name`: every BffError subclass shares the name 'BffError'.
+  return error instanceof Error ? error.constructor.name : 'unknown';
+}

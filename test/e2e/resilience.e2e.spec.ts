@@ -57,6 +57,9 @@ describe('upstream resilience', () => {
       await h.api.put(CALLBACK_PATH).send(SEED_BODY).expect(200);
       const calls = await smnCalls(h, 'PUT');
       expect(calls.map((c) => c.status)).toEqual([503, 503, 200]);
+      // Both retries counted, by operation and the failure that caused them.
+      const metrics = (await h.api.get('/metrics').expect(200)).text;
+      expect(metrics).toMatch(/^upstream_retries_total\{service="SMN",operation="updateSmsCallbacks",reason="SmnUnavailableError"\} 2$/m);
     });
 
     it('retries a connection reset', async () => {
