@@ -54,4 +54,7 @@ export abstract class AuditStore {
 
   /** The chain head: the last appended record's seq and hash (seq 0 and the genesis hash when empty). */
   abstract readHead(): Promise<{ seq: number; hash: string }>;
+
+  /** Intents not yet finalised, and the age of the oldest by the store's clock (null when none); for metrics. */
+  abstract intentBacklog(): Promise<{ pending: number; oldestAgeMs: number | null }>;
 }

@@ -194,6 +194,13 @@ export abstract class KyselyAuditStore extends AuditStore {
     return { seq: Number(head.seq), hash: head.hash };
   }
 
+  async intentBacklog(): Promise<{ pending: number; oldestAgeMs: number | null }> {
+    this.ensureOpen();
+    const { rows } = await sql<{ pending: string; oldest_ms: string | null }>`
+      select count(*) as pending, (extract(epoch from now() - min(committed_at)) * 1000)::bigint as oldest_ms from audit_intents`.execute(this.db);
+    return { pending: Number(rows[0].pending), oldestAgeMs: rows[0].oldest_ms === null ? null : Number(rows[0].oldest_ms) };
+  }
+
   private ensureOpen(): void {
     if (this.closed) throw new Error('The audit store is closed.');
   }

@@ -54,6 +54,9 @@ export class MeteredAuditStore extends AuditStore {
   readHead(): Promise<{ seq: number; hash: string }> {
     return this.inner.readHead();
   }
+  intentBacklog(): Promise<{ pending: number; oldestAgeMs: number | null }> {
+    return this.inner.intentBacklog();
+  }
 
   private async timed<T>(operation: string, write: () => Promise<T>): Promise<T> {
     const end = this.metrics.auditWriteDuration.startTimer({ operation });

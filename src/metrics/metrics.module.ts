@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { Gauge } from 'prom-client';
+import { AuditStore } from '../audit/audit.store';
 import { AuthEvents } from '../auth/auth-events';
 import { RedisThrottlerStorage } from '../rate-limit/redis-throttler.store';
 import { UpstreamResilience } from '../smn/upstream-resilience';
@@ -24,11 +25,13 @@ export class MetricsModule implements OnModuleInit {
     private readonly authEvents: AuthEvents,
     private readonly resilience: UpstreamResilience,
     @Inject(ThrottlerStorage) private readonly throttlerStorage: ThrottlerStorage,
+    private readonly auditStore: AuditStore,
   ) {}
 
   onModuleInit(): void {
     registerCircuitGauge(this.metrics, this.resilience);
     registerRedisGauge(this.metrics, this.throttlerStorage);
+    registerIntentGauges(this.metrics, this.auditStore);
     this.resilience.onRetry((event) => this.metrics.upstreamRetries.inc({ ...event }));
     this.authEvents.onFailure((event) => {
       this.metrics.authFailures.inc({ reason: event.reason });
@@ -70,6 +73,33 @@ function registerRedisGauge(metrics: MetricsService, storage: ThrottlerStorage):
     registers: [metrics.registry],
     collect() {
       this.set(storage.degraded ? 1 : 0);
+    },
+  });
+}
+
+/**
+ * Intents not yet finalised and the oldest one's age, read from the store at scrape time. A backlog that
+ * grows, or an age past the change deadline, means final records are not being written (the audit lags).
+ * A store that does not answer leaves the gauges out of that scrape rather than failing it.
+ */
+function registerIntentGauges(metrics: MetricsService, store: AuditStore): void {
+  const read = () => store.intentBacklog().catch(() => undefined);
+  new Gauge({
+    name: 'audit_pending_intents',
+    help: 'Change attempts whose intent is written and whose final record is not yet (in flight, or left by a crash).',
+    registers: [metrics.registry],
+    async collect() {
+      const value = await read();
+      if (value) this.set(value.pending);
+    },
+  });
+  new Gauge({
+    name: 'audit_oldest_intent_age_seconds',
+    help: 'Age of the oldest pending intent by the store clock; 0 when none.',
+    registers: [metrics.registry],
+    async collect() {
+      const value = await read();
+      if (value) this.set((value.oldestAgeMs ?? 0) / 1000);
     },
   });
 }

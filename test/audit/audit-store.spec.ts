@@ -250,6 +250,16 @@ describe.each(storeKinds())('audit store on %s', (kind) => {
     });
   });
 
+  it('reports the intent backlog by its own clock: none, then the pending ones and the oldest age', async () => {
+    await expect(store.intentBacklog()).resolves.toEqual({ pending: 0, oldestAgeMs: null });
+    await store.writeIntent(anIntent());
+    await store.writeIntent(anIntent());
+    const backlog = await store.intentBacklog();
+    expect(backlog.pending).toBe(2);
+    expect(backlog.oldestAgeMs).toBeGreaterThanOrEqual(0);
+    expect(backlog.oldestAgeMs).toBeLessThan(60_000);
+  });
+
   describe('project lock', () => {
     it('serialises critical sections of one project and overlaps different projects', async () => {
       const events: string[] = [];

@@ -1,5 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { Scope } from '../../src/auth/caller';
+import { AuditOptions } from '../../src/audit/audit-options';
+import { anIntent } from '../audit/support/audit-factories';
 import {
   apiKey,
   apiKeysEnv,
@@ -155,6 +157,18 @@ describe('auth contract: rate limits', () => {
     const res = await c.get(callbackPath(), { key: 'wrong' });
     expectEnvelope(res, 429, 'BFF.RATE_LIMITED');
     expect(res.headers['retry-after']).toEqual(expect.any(String));
+  });
+
+  it("shows the audit backlog in the metrics: pending intents and the oldest one's age", async () => {
+    const scrape = async () => (await c.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(await scrape()).toMatch(/^audit_pending_intents 0$/m);
+    expect(await scrape()).toMatch(/^audit_oldest_intent_age_seconds 0$/m);
+    // An intent whose final record is not written yet.
+    // This instance's own (its lease is live), so no sweep takes it before the scrape.
+    await c.store.writeIntent(anIntent({ instance_id: c.app.get(AuditOptions).instanceId }));
+    const metrics = await scrape();
+    expect(metrics).toMatch(/^audit_pending_intents 1$/m);
+    expect(Number(/^audit_oldest_intent_age_seconds (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(0);
   });
 
   it('counts the 429s by budget in the metrics', async () => {

@@ -224,6 +224,12 @@ export class MemoryAuditStore extends AuditStore {
     return { ...this.head };
   }
 
+  async intentBacklog(): Promise<{ pending: number; oldestAgeMs: number | null }> {
+    this.enter('intentBacklog');
+    const committed = [...this.intents.values()].map((i) => i.committedAt);
+    return { pending: committed.length, oldestAgeMs: committed.length ? this.now() - Math.min(...committed) : null };
+  }
+
   /** Every call starts here: closed, down, or a scripted fault throws. */
   private enter(operation: AuditStoreOperation): void {
     if (this.closed) throw new Error('The audit store is closed.');
