@@ -65,6 +65,7 @@ const E2E = [
   'test/e2e/store-faults.e2e.spec.ts',
   'test/e2e/two-instances.e2e.spec.ts',
   'test/e2e/startup-failures.e2e.spec.ts',
+  'test/e2e/stack.e2e.spec.ts',
   'test/audit-e2e/audit-crash.e2e.spec.ts',
   'test/audit-e2e/audit-tamper-cli.e2e.spec.ts',
 ];

@@ -578,6 +578,9 @@ const rateLimitVariables = z.object({
     description: 'A Redis command that takes longer fails, and counting moves to this instance until Redis answers again.',
   }),
   RATE_LIMIT_REDIS_PROBE_MS: doc(int(1_000, 50), { description: 'While Redis is away, how often a background PING checks whether it is back.' }),
+  RATE_LIMIT_REDIS_PREFIX: doc(z.string().min(1).default('sms-callback-bff:rl:'), {
+    description: 'Prefix of every rate-limit key in Redis: deployments that share one Redis but not their budgets use different ones.',
+  }),
 });
 
 const rateLimit = rateLimitVariables
@@ -592,6 +595,7 @@ const rateLimit = rateLimitVariables
     redisCommandTimeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS,
     /** Recovery is found by a background probe, not by a request paying for the try. */
     redisProbeIntervalMs: e.RATE_LIMIT_REDIS_PROBE_MS,
+    redisKeyPrefix: e.RATE_LIMIT_REDIS_PREFIX,
   }))
   .readonly();
 

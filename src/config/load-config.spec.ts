@@ -68,6 +68,7 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       redisCommandTimeoutMs: 100,
       redisProbeIntervalMs: 1_000,
+      redisKeyPrefix: 'sms-callback-bff:rl:',
     });
     expect(config.audit).toMatchObject({ dataDir: join('./data', 'audit'), changeDeadlineMs: 15_000, lockWaitMs: 5_000, staleAfterMs: 30_000 });
   });
