@@ -1,5 +1,16 @@
 import { BffError } from '../common/bff-error';
-import type { AuditOutcomeDetails } from './audit.types';
+import type { AuditOutcomeColumns, AuditOutcomeDetails } from './audit.types';
+
+/** The outcome columns of an intent nobody can finish any more (swept): nobody knows what the upstream did. */
+export const UNKNOWN_OUTCOME: Readonly<AuditOutcomeColumns> = {
+  outcome: 'unknown',
+  http_status: null,
+  error_code: null,
+  upstream_status: null,
+  upstream_request_id: null,
+  duration_ms: null,
+  amends: null,
+};
 
 /**
  * How an attempt ended, decided in this one place for every path. `status` is what the caller received;

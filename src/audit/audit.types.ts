@@ -45,7 +45,7 @@ export type NewAuditRecord = Omit<AuditRecordBody, 'recorded_at'>;
 
 /** The attempt columns shared by intents and records. */
 export type AuditAttemptColumns = Omit<NewAuditRecord, keyof AuditOutcomeColumns>;
-type AuditOutcomeColumns = Pick<
+export type AuditOutcomeColumns = Pick<
   AuditRecordsTable,
   'outcome' | 'http_status' | 'error_code' | 'upstream_status' | 'upstream_request_id' | 'duration_ms' | 'amends'
 >;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
 import { AuditSigner, chainHash, normaliseAttempt, recordBody } from './audit-chain';
+import { UNKNOWN_OUTCOME } from './attempt-outcome';
 import { AuditDatabase, AuditIntentsTable, AuditRecordsTable } from './audit-database';
 import { migrateAuditSchema } from './audit.migrations';
 import { AuditStore } from './audit.store';
@@ -252,14 +253,7 @@ function unknownRecord(intent: Selectable<AuditIntentsTable>): NewAuditRecord {
     project_id: intent.project_id,
     requested: intent.requested,
     before: intent.before,
-    // Nobody knows whether the upstream applied the change or what the caller received.
-    outcome: 'unknown',
-    http_status: null,
-    error_code: null,
-    upstream_status: null,
-    upstream_request_id: null,
-    duration_ms: null,
-    amends: null,
+    ...UNKNOWN_OUTCOME,
   };
 }
 

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { parseCheckpoint, verifyCheckpointSignature } from '../../src/audit/audit-checkpoint';
 import { Scope } from '../../src/auth/caller';
 import { CALLBACK_PATH, PROJECT_ID, SEED_BODY } from '../support/bff-harness';
-import { apiKey, apiKeysEnv, auditHarnessPerSuite, backendKinds, storeOf, TestApiKey, waitFor } from '../support/audit-backend';
+import { apiKey, apiKeysEnv, auditHarnessPerSuite, storeKinds, storeOf, TestApiKey, waitFor } from '../support/audit-backend';
 
 const KEYS = {
   writer: apiKey('writer', [Scope.SmsCallbackRead, Scope.SmsCallbackWrite], '*'),
@@ -13,7 +13,7 @@ const KEYS = {
 };
 
 /** `GET /audit/checkpoint`: the signed head an operator saves outside the database for `audit:verify --checkpoint`. */
-describe.each(backendKinds())('GET /audit/checkpoint on %s', (kind) => {
+describe.each(storeKinds())('GET /audit/checkpoint on %s', (kind) => {
   const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'warn', AUTH_API_KEYS: apiKeysEnv(Object.values(KEYS)) });
   const get = (key?: TestApiKey) => {
     const req = request(suite.h.url).get('/audit/checkpoint');

@@ -9,7 +9,7 @@ import { emulatorRequests, injectFault, resetEmulator } from '../support/emulato
 import {
   assertBuilt,
   AuditBackend,
-  backendKinds,
+  storeKinds,
   createBackend,
   intentCount,
   newRequestId,
@@ -43,7 +43,7 @@ const lockOwner = (backend: AuditBackend): number => JSON.parse(readFileSync(joi
  * The audit's crash rule (README, Audit): intents left by a crash become `unknown` once older than the longest possible request, checked
  * at start and periodically, and never while they may still be in flight. Real processes, real SIGKILL.
  */
-describe.each(backendKinds())('an instance killed between intent and upstream answer, on %s', (kind) => {
+describe.each(storeKinds())('an instance killed between intent and upstream answer, on %s', (kind) => {
   let backend: AuditBackend;
   let emulator: RunningEmulator;
   const children: ChildBff[] = [];
@@ -184,7 +184,7 @@ describe('SIGTERM with a PUT in flight on a keep-alive connection', () => {
   beforeAll(async () => {
     await assertBuilt();
     // Not about the store: the faster one will do.
-    backend = await createBackend(backendKinds().includes('postgres') ? 'postgres' : 'pglite');
+    backend = await createBackend(storeKinds().includes('postgres') ? 'postgres' : 'pglite');
     emulator = await startEmulator({ projects: [{ projectId: PROJECT_ID, region: REGION, topics: ['test_reply', 'test_fail', 'test_success'] }] });
   });
   afterAll(async () => {

@@ -3,7 +3,7 @@ import type { AuditRecord } from '../../src/audit/audit.types';
 import type { FaultSpec } from '../../src/emulator/faults';
 import { CALLBACK_PATH, DEV_KEY, SEED_BODY } from '../support/bff-harness';
 import { emulatorRequests, injectFault, resetEmulator } from '../support/emulator-admin';
-import { auditHarnessPerSuite, backendKinds, intentCount, newRequestId, recordsOf, storeOf, waitFor } from '../support/audit-backend';
+import { auditHarnessPerSuite, storeKinds, intentCount, newRequestId, recordsOf, storeOf, waitFor } from '../support/audit-backend';
 
 /** One PUT sent whole with the development key, and the one record it must leave. */
 interface EdgeCase {
@@ -66,7 +66,7 @@ const CASES: EdgeCase[] = [
  * the body is absurd or never completes, and after the change was sent anything but a well-formed SMN
  * answer is `unknown`.
  */
-describe.each(backendKinds())('audit at the edges, on %s', (kind) => {
+describe.each(storeKinds())('audit at the edges, on %s', (kind) => {
   const suite = auditHarnessPerSuite(kind, { UPSTREAM_MAX_RETRIES: '1', UPSTREAM_BREAKER_THRESHOLD: '100' });
   beforeEach(() => resetEmulator(suite.h.emulator));
 

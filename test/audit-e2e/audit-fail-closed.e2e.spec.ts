@@ -6,7 +6,7 @@ import { testDatabaseUrl } from '../support/audit-backend';
 import {
   adminQuery,
   AuditBackend,
-  backendKinds,
+  storeKinds,
   createBackend,
   intentCount,
   newRequestId,
@@ -19,7 +19,7 @@ const smnCallsOf = async (h: Harness, requestId: string) =>
   (await emulatorRequests(h.emulator)).filter((r) => r.caller_request_id === requestId).map((r) => r.method);
 
 /** The audit is written ahead and fails closed (README, Audit): no durable intent, no upstream change. */
-describe.each(backendKinds())('audit fails closed on %s', (kind) => {
+describe.each(storeKinds())('audit fails closed on %s', (kind) => {
   const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'warn' });
   beforeEach(() => resetEmulator(suite.h.emulator));
 

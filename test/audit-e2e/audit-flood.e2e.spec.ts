@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { CALLBACK_PATH, SEED_BODY } from '../support/bff-harness';
-import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from '../support/audit-backend';
+import { storeKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from '../support/audit-backend';
 
 const ANONYMOUS_LIMIT = 3;
 const ATTEMPTS = 8;
@@ -9,7 +9,7 @@ const ATTEMPTS = 8;
  * The audit's rule (README, Audit): "Unauthenticated attempts are recorded too, but the per-IP rate limit applies before the audit,
  * so nobody can flood the store without credentials."
  */
-describe.each(backendKinds())('audit store cannot be flooded without credentials on %s', (kind) => {
+describe.each(storeKinds())('audit store cannot be flooded without credentials on %s', (kind) => {
   const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'error', RATE_LIMIT_ANONYMOUS_LIMIT: String(ANONYMOUS_LIMIT) });
 
   it('records 401s until the per-IP budget is spent; the 429s after it are not recorded', async () => {

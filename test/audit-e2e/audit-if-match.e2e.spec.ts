@@ -1,13 +1,13 @@
 import type { Response } from 'supertest';
 import { CALLBACK_PATH, SEED_BODY, urn } from '../support/bff-harness';
 import { emulatorRequests, resetEmulator } from '../support/emulator-admin';
-import { backendKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from '../support/audit-backend';
+import { storeKinds, newRequestId, recordsOf, storeOf, auditHarnessPerSuite } from '../support/audit-backend';
 
 const ONLY_FAIL = { callback: [{ event_type: 'sms_fail_event', topic_urn: urn('test_fail') }] };
 const byType = <T extends { event_type: string }>(items: T[]) => [...items].sort((a, b) => a.event_type.localeCompare(b.event_type));
 
 /** Optimistic concurrency (README, API: ETag and If-Match): read, compare and write under the project lock; the audit tells the story. */
-describe.each(backendKinds())('If-Match under the project lock on %s', (kind) => {
+describe.each(storeKinds())('If-Match under the project lock on %s', (kind) => {
   const suite = auditHarnessPerSuite(kind, { LOG_LEVEL: 'warn' });
   beforeEach(() => resetEmulator(suite.h.emulator));
 

@@ -11,7 +11,7 @@ import {
   apiKey,
   apiKeysEnv,
   AuditBackend,
-  backendKinds,
+  storeKinds,
   createBackend,
   dumpAuditTables,
   intentCount,
@@ -91,7 +91,7 @@ interface AttemptCase {
  * The audit promise (README, Audit) end to end: every PUT attempt, whatever its fate, leaves exactly one signed record with the
  * right fields (and no intent behind), and no secret ever reaches the audit tables.
  */
-describe.each(backendKinds())('audit of every PUT attempt on %s', (kind) => {
+describe.each(storeKinds())('audit of every PUT attempt on %s', (kind) => {
   let backend: AuditBackend;
   let jwks: JwksServer;
   let jwtKey: TestKey;

@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { AuditRecord } from '../../src/audit/audit.types';
 import { Scope } from '../../src/auth/caller';
 import { Harness, PROJECT_ID, REGION, SEED_BODY, startHarness, urn } from '../support/bff-harness';
-import { apiKey, apiKeysEnv, AuditBackend, backendKinds, createBackend, newRequestId, recordsOf, storeOf, TestApiKey } from '../support/audit-backend';
+import { apiKey, apiKeysEnv, AuditBackend, storeKinds, createBackend, newRequestId, recordsOf, storeOf, TestApiKey } from '../support/audit-backend';
 
 const PROJECT_B = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const TOPICS = ['test_reply', 'test_fail', 'test_success'];
@@ -17,7 +17,7 @@ const KEYS = {
 };
 
 /** `GET /audit/events` (README, API): filters, newest first, cursor paging, project isolation. */
-describe.each(backendKinds())('audit query API on %s', (kind) => {
+describe.each(storeKinds())('audit query API on %s', (kind) => {
   let backend: AuditBackend;
   let h: Harness;
   /** Every record in the (fresh) store, oldest first. */

@@ -12,7 +12,7 @@ import { CALLBACK_PATH, Harness, SEED_BODY, startHarness, urn } from '../support
 import {
   assertBuilt,
   AuditBackend,
-  backendKinds,
+  storeKinds,
   CliResult,
   createBackend,
   newRequestId,
@@ -43,7 +43,7 @@ async function writeSomeHistory(h: Harness): Promise<string[]> {
  * Tamper evidence (README, Audit) through the real `audit:verify` CLI (a separate process, configured only by its
  * environment) on records the real app wrote. Store-level variants are in test/audit/audit-tamper.spec.ts.
  */
-describe.each(backendKinds())('audit:verify on app-written records on %s', (kind) => {
+describe.each(storeKinds())('audit:verify on app-written records on %s', (kind) => {
   let backend: AuditBackend;
   let records: AuditRecord[];
   /** Opened directly once the app is gone (for PGlite, closed again while the CLI runs). */
@@ -228,7 +228,7 @@ describe('audit:verify while a server holds the embedded store', () => {
  * /audit/checkpoint`) outside the database exposes what the chain alone cannot, its newest records cut off
  * with the head row rewound to match. Store-level variants are in test/audit/audit-checkpoint.spec.ts.
  */
-describe.each(backendKinds())('audit:verify --checkpoint on app-written records on %s', (kind) => {
+describe.each(storeKinds())('audit:verify --checkpoint on app-written records on %s', (kind) => {
   let backend: AuditBackend;
   /** Where the operator keeps checkpoints: outside the database and its data directory. */
   let checkpointDir: string;

@@ -9,13 +9,11 @@ import type { AuditRecord } from '../../src/audit/audit.types';
 import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { PgliteAuditStore } from '../../src/audit/pglite-audit.store';
 import { PostgresAuditStore } from '../../src/audit/postgres-audit.store';
-import { createTestSchema, seedPgliteDir, storeKinds, type StoreKind, type TestSchema } from './audit-databases';
+import { createTestSchema, seedPgliteDir, type StoreKind, type TestSchema } from './audit-databases';
 import { Harness, startHarness } from './bff-harness';
 import { childEnv } from './test-run';
 
 export { adminQuery, postgresAvailable, resetAuditTables, storeKinds, testDatabaseUrl, type StoreKind } from './audit-databases';
-/** PGlite always; PostgreSQL too when TEST_DATABASE_URL is set. */
-export const backendKinds = storeKinds;
 
 const DIST = join(__dirname, '..', '..', 'dist', 'src');
 export const VERIFY_CLI = join(DIST, 'audit', 'verify-cli.js');

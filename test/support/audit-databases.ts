@@ -50,17 +50,15 @@ export interface TestSchema {
 }
 
 /**
- * This run's tag in schema names: the global teardown drops the run's schemas by it. Not the suites: a
- * schema dropped while a parallel suite migrates breaks that suite, because Kysely's migrator looks at
- * every table of the database (and PostgreSQL then fails on the dropped schema's name).
+ * The run's tag in schema names (set by the global setup): the global teardown drops the run's schemas by it.
+ * Not the suites: a schema dropped while a parallel suite migrates breaks that suite, because Kysely's
+ * migrator looks at every table of the database (and PostgreSQL then fails on the dropped schema's name).
  */
-export function runSchemaTag(mark = process.env.TEST_RUN_MARK ?? `${process.pid}`): string {
-  return `r${mark.replace(/[^0-9a-z]/gi, '')}`;
-}
+const schemaTag = (): string => process.env.TEST_SCHEMA_TAG ?? `r${process.pid}`;
 
-/** A fresh, empty schema in the test PostgreSQL database, dropped by the global teardown (see runSchemaTag). */
+/** A fresh, empty schema in the test PostgreSQL database, dropped by the global teardown (see schemaTag). */
 export async function createTestSchema(label: string): Promise<TestSchema> {
-  const name = `${label}_${runSchemaTag()}_${randomBytes(4).toString('hex')}`;
+  const name = `${label}_${schemaTag()}_${randomBytes(4).toString('hex')}`;
   await adminQuery(`create schema ${name}`);
   const url = new URL(testDatabaseUrl());
   url.searchParams.set('options', `-c search_path=${name}`);

@@ -71,6 +71,8 @@ async function createPgliteTemplate() {
  */
 module.exports = async () => {
   process.env.TEST_RUN_MARK = `${process.pid}-${Date.now()}`;
+  // The run's schemas carry this tag (test/support/audit-databases.ts); the global teardown drops them by it.
+  process.env.TEST_SCHEMA_TAG = `r${process.pid}x${Date.now()}`;
   const [database, template] = await Promise.all([resolveTestDatabase(), createPgliteTemplate()]);
   process.env.TEST_PGLITE_TEMPLATE = template;
   process.stdout.write(`\ntest stores: PostgreSQL ${database}; Redis ${process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'}\n`);

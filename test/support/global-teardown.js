@@ -4,11 +4,10 @@ const { Client } = require('pg');
 
 /**
  * The run's PostgreSQL schemas, dropped only now that no suite runs (test/support/audit-databases.ts says
- * why not earlier). Their names carry the run's tag: `r` and the mark's letters and digits.
+ * why not earlier), found by the tag the global setup gave them.
  */
-async function dropRunSchemas(mark) {
+async function dropRunSchemas(tag) {
   if (!process.env.TEST_DATABASE_URL) return;
-  const tag = `r${mark.replace(/[^0-9a-z]/gi, '')}`;
   const client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
   await client.connect();
   try {
@@ -49,8 +48,8 @@ function markedProcesses(mark) {
 module.exports = async () => {
   const template = process.env.TEST_PGLITE_TEMPLATE;
   if (template) rmSync(dirname(template), { recursive: true, force: true });
+  if (process.env.TEST_SCHEMA_TAG) await dropRunSchemas(process.env.TEST_SCHEMA_TAG);
   const mark = process.env.TEST_RUN_MARK;
-  if (mark) await dropRunSchemas(mark);
   if (process.platform !== 'linux' || !mark) return;
   const leftovers = markedProcesses(mark).filter(({ command }) => !/jest-worker|processChild/.test(command));
   if (!leftovers.length) return;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { UNKNOWN_OUTCOME } from '../../../src/audit/attempt-outcome';
 import { AuditSigner, chainHash, GENESIS_HASH, normaliseAttempt, recordBody } from '../../../src/audit/audit-chain';
 import { AuditStore } from '../../../src/audit/audit.store';
 import { AuditIntent, AuditPage, AuditQuery, AuditRecord, NewAuditRecord } from '../../../src/audit/audit.types';
@@ -253,16 +254,7 @@ export class MemoryAuditStore extends AuditStore {
 
 function unknownRecord(intent: AuditIntent): NewAuditRecord {
   const { instance_id: _instance, ...attempt } = intent;
-  return {
-    ...attempt,
-    outcome: 'unknown',
-    http_status: null,
-    error_code: null,
-    upstream_status: null,
-    upstream_request_id: null,
-    duration_ms: null,
-    amends: null,
-  };
+  return { ...attempt, ...UNKNOWN_OUTCOME };
 }
 
 function sweptAsUnknown(record: AuditRecord): boolean {
