@@ -41,7 +41,7 @@ import { ColdStart, OTHER_LOAD_WARNING, ScenarioResult, evaluateTargets, renderC
  *                          seeded in the emulator, configured in the BFF; requests rotate over them)
  *   BENCH_PROFILE=1        V8 CPU profile of the BFF during the measured window of its 50-connection scenarios
  *   BENCH_EMULATOR_CORE=1  core of the emulator (server core 0, load generator core 1)
- *   BENCH_SCENARIOS=a,b    run only these scenario ids (direct-get, pass-get, pass-get-1, pass-put, bff-get,
+ *   BENCH_SCENARIOS=a,b    run only these scenario ids (direct-get, pass-get, pass-get-1, pass-put, pass-put-1, bff-get,
  *                          bff-get-1, bff-put-postgres[-1], bff-put-pglite[-1] (one project),
  *                          bff-put-postgres-multi[-1], bff-put-pglite-multi[-1] (BENCH_PROJECTS projects));
  *                          targets without figures SKIP
@@ -258,6 +258,12 @@ async function main(): Promise<number> {
     { url: `${passUrl}${PATH}`, method: 'PUT', headers: signedPut, body: PUT_BODY },
     pass,
   );
+  // The floor of a PUT's CPU: the BFF's CPU per PUT at 1 connection is compared with this.
+  await measure(
+    { id: 'pass-put-1', title: 'undici pass-through, PUT', kind: 'pass-through', method: 'PUT', connections: 1 },
+    { url: `${passUrl}${PATH}`, method: 'PUT', headers: signedPut, body: PUT_BODY },
+    pass,
+  );
   await stopChild(pass);
 
   // The BFF, as deployed: PostgreSQL store first when configured (its GET, cold start and RSS carry targets).
@@ -348,7 +354,7 @@ async function main(): Promise<number> {
 
   const passBy = (method: string) => scenarios.find((s) => s.id === (method === 'GET' ? 'pass-get' : 'pass-put'));
   for (const s of scenarios) {
-    const base = s.connections === 1 ? scenarios.find((b) => b.id === 'pass-get-1' && s.method === 'GET') : passBy(s.method);
+    const base = s.connections === 1 ? scenarios.find((b) => b.id === (s.method === 'GET' ? 'pass-get-1' : 'pass-put-1')) : passBy(s.method);
     if (base && base !== s) s.vsPassThrough = s.rps / base.rps;
   }
   const targets = evaluateTargets({ scenarios, coldStarts, databaseUrlSet: !!settings.databaseUrl, auditOn: features?.audit === 'on' });
