@@ -13,7 +13,9 @@ export interface PortReservation {
  */
 export async function reservePort(http: { host: string; port: number }): Promise<PortReservation> {
   if (http.port === 0) return { release: () => Promise.resolve() };
-  const server = createServer();
+  // Nothing is served yet: a connection (a health probe, a load balancer) is closed at once. Held open, it would
+  // keep close() below from finishing, and the start would wait for the prober to give up.
+  const server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(listenFailure(error, http) ?? error));
     server.listen({ host: http.host, port: http.port, exclusive: true }, resolve);
