@@ -5,14 +5,18 @@
  * to what they observe. Everything else is a layering violation.
  */
 const ALLOWED_IMPORTS = {
-  common: 'common/|config/',
+  // Tracing is cross-cutting (README, Tracing): the request hooks and the log lines' trace ids (common/), the
+  // outbound traceparent (http/), the SMN attempt spans (smn/) and the audit spans (audit/) all use tracing/,
+  // which therefore imports nothing of theirs (only its configuration's type): the wiring points one way.
+  tracing: 'tracing/|config/',
+  common: 'common/|config/|tracing/',
   config: 'config/',
-  http: 'http/|common/|config/',
+  http: 'http/|common/|config/|tracing/',
   // The caller AK/SK verifier canonicalises with the one signer (docs/architecture.md §4): the algorithm has one owner.
   auth: 'auth/|common/|config/|http/|smn/signing/aksk-signer\\.ts$',
   'rate-limit': 'rate-limit/|common/|config/|auth/(auth-events|auth-denial|auth\\.errors|caller)\\.ts$',
-  smn: 'smn/|common/|config/|http/',
-  audit: 'audit/|common/|config/|auth/(authenticated\\.decorator|caller)\\.ts$|rate-limit/rate-limiter\\.service\\.ts$',
+  smn: 'smn/|common/|config/|http/|tracing/',
+  audit: 'audit/|common/|config/|tracing/|auth/(authenticated\\.decorator|caller)\\.ts$|rate-limit/rate-limiter\\.service\\.ts$',
   'sms-callback':
     'sms-callback/|common/|smn/(smn\\.port|sms-callback-rules|smn-endpoints)\\.ts$|audit/(change-attempt|change-attempt\\.lifecycle|change-attempts\\.module)\\.ts$|auth/(authenticated\\.decorator|caller)\\.ts$',
   health: 'health/|common/|config/|audit/audit\\.health\\.ts$|smn/(upstream-resilience|smn-endpoints)\\.ts$',

@@ -66,6 +66,7 @@ const E2E = [
   'test/e2e/two-instances.e2e.spec.ts',
   'test/e2e/startup-failures.e2e.spec.ts',
   'test/e2e/stack.e2e.spec.ts',
+  'test/e2e/tracing.e2e.spec.ts',
   'test/audit-e2e/audit-crash.e2e.spec.ts',
   'test/audit-e2e/audit-tamper-cli.e2e.spec.ts',
 ];

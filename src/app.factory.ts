@@ -10,6 +10,7 @@ import { PinoNestLogger, createLogger } from './common/logger';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { buildOpenApiDocument } from './openapi/openapi-document';
+import { Tracing } from './tracing/tracing';
 
 export interface CreateAppOptions {
   logger?: Logger;
@@ -47,7 +48,7 @@ export function appAdapterAndOptions(config: AppConfig, logger: Logger): [Fastif
 
 /** What every app instance needs before init: the HTTP setup, the validation pipe and CORS. */
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
-  configureHttp(app);
+  configureHttp(app, app.get(Tracing));
   app.useGlobalPipes(createValidationPipe());
   // Only when origins are configured: the CORS hook costs ~3% of a GET even when it allows nothing.
   if (config.http.corsOrigins.length) app.enableCors(corsOptions(config.http.corsOrigins));

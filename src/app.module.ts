@@ -19,6 +19,7 @@ import { REQUEST_GUARDS } from './request-guards';
 import { SmnModule } from './smn/smn.module';
 import type { SmnPort } from './smn/smn.port';
 import { SmsCallbackModule } from './sms-callback/sms-callback.module';
+import { TracingModule } from './tracing/tracing.module';
 
 /** The composition root: every module, the request guards in their order, and the wrappers of the ports. */
 @Module({})
@@ -29,6 +30,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
+        TracingModule.forRoot(config.tracing, logger),
         OutboundHttpModule.forRoot({
           proxy: config.http.outboundProxy,
           connectionsPerOrigin: config.smn.upstream.maxSockets,

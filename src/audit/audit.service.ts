@@ -1,7 +1,9 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { type Span, SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { APP_LOGGER } from '../common/logging.module';
 import { BffError } from '../common/bff-error';
+import { TraceAttribute, Tracing } from '../tracing/tracing';
 import { AuditCheckpointPublisher } from './audit-checkpoint';
 import { auditUnavailable, within } from './audit-errors';
 import { AuditOptions } from './audit-options';
@@ -25,6 +27,10 @@ interface Deferred {
  * attempt lifecycle (change-attempt.lifecycle.ts); this class only stores.
  *
  * Callers pass identities, never secrets: no tokens, API keys, cookies or upstream signatures.
+ *
+ * With tracing on, each store transaction a request waits for is an INTERNAL span, a child of the active one
+ * (the request's): `audit.lock` (the project lock, queue included), `audit.intent` and `audit.finalize` (the
+ * chain append). The background sweep is not traced; a deferred record it stores is a root span of its own.
  */
 @Injectable()
 export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
@@ -42,6 +48,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
     private readonly options: AuditOptions,
     private readonly checkpoints: AuditCheckpointPublisher,
     @Inject(APP_LOGGER) logger: Logger,
+    @Optional() private readonly tracing: Tracing = Tracing.DISABLED,
   ) {
     this.logger = logger.child({ component: 'audit' });
   }
@@ -52,7 +59,8 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
    */
   async begin(intent: Omit<AuditIntent, 'instance_id'>, timeoutMs: number): Promise<void> {
     try {
-      await within(this.store.writeIntent({ ...intent, instance_id: this.options.instanceId }), timeoutMs, 'intent');
+      const write = () => this.store.writeIntent({ ...intent, instance_id: this.options.instanceId });
+      await within(this.tracing.enabled ? this.traced('audit.intent', intent.project_id, write) : write(), timeoutMs, 'intent');
     } catch (error) {
       this.logger.error(
         { err: error, request_id: intent.request_id, project_id: intent.project_id },
@@ -79,7 +87,9 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
   /** Takes the project's lock, waiting at most `waitMs`; store faults are 503 `BFF.AUDIT_UNAVAILABLE`. */
   async lockProject(projectId: string, waitMs: number) {
     try {
-      return await this.store.lockProject(projectId, waitMs);
+      return await (this.tracing.enabled
+        ? this.traced('audit.lock', projectId, () => this.store.lockProject(projectId, waitMs))
+        : this.store.lockProject(projectId, waitMs));
     } catch (error) {
       if (error instanceof BffError) throw error; // ProjectBusyError
       this.logger.error({ err: error, project_id: projectId }, 'project lock could not be taken');
@@ -179,7 +189,16 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
   }
 
   private async store_(intentId: string | null, record: NewAuditRecord): Promise<void> {
-    const stored = await this.track(this.store.finalize(intentId, record, this.signingKey));
+    const append = () => this.store.finalize(intentId, record, this.signingKey);
+    const stored = await this.track(
+      this.tracing.enabled
+        ? this.traced('audit.finalize', record.project_id, async (span) => {
+            const appended = await append();
+            span?.setAttributes({ [TraceAttribute.AuditOutcome]: appended.outcome, [TraceAttribute.AuditSeq]: appended.seq });
+            return appended;
+          })
+        : append(),
+    );
     this.logger.info({ audit: stored }, 'audit record');
     this.notify(stored);
   }
@@ -199,6 +218,10 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
   /** Every stored record counts towards the next signed checkpoint. */
   private notify(record: AuditRecord): void {
     this.checkpoints.noteAppended(record);
+  }
+
+  private traced<T>(name: string, projectId: string, fn: (span?: Span) => Promise<T>): Promise<T> {
+    return this.tracing.inSpan(name, SpanKind.INTERNAL, { [TraceAttribute.ProjectId]: projectId }, fn);
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {

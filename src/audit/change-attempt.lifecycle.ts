@@ -5,6 +5,7 @@ import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
 import { toErrorReply } from '../common/error-envelope';
 import { RateLimiter } from '../rate-limit/rate-limiter.service';
+import { withRequestSpan } from '../tracing/request-spans';
 import { outcomeOf } from './attempt-outcome';
 import { toJsonValue } from './audit-chain';
 import { auditUnavailable } from './audit-errors';
@@ -128,7 +129,9 @@ export class ChangeAttemptLifecycle implements OnModuleInit {
     const outcome = outcomeOf(reply.statusCode, attempt.failure, false);
     // Within what is left of the deadline: a store that does not answer keeps the record for a later sweep.
     const timeoutMs = Math.max(MIN_WRITE_MS, Math.min(this.options.statementTimeoutMs, attempt.remainingMs()));
-    await this.audit.finalize(null, this.recordOf(attempt, { ...outcome, errorCode: outcome.errorCode ?? request.errorCode }), timeoutMs);
+    const record = this.recordOf(attempt, { ...outcome, errorCode: outcome.errorCode ?? request.errorCode });
+    // In the request's span: a refusal by the body parser reaches this hook outside any async context.
+    await withRequestSpan(request, () => this.audit.finalize(null, record, timeoutMs));
   }
 
   private intentOf(attempt: ChangeAttempt): AuditAttemptColumns {

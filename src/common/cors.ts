@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 type CorsOptions = Exclude<Parameters<NestFastifyApplication['enableCors']>[0], undefined>;
 
 /** Request headers a browser frontend may send: the credentials, the body's type, the precondition, tracing. */
-const ALLOWED_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'If-Match', 'X-Request-Id', 'traceparent'];
+const ALLOWED_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'If-Match', 'X-Request-Id', 'traceparent', 'tracestate'];
 /** Answer headers a page may read: the ETag it sends back as If-Match, the request id, and why to wait or retry. */
 const EXPOSED_HEADERS = ['ETag', 'X-Request-Id', 'Retry-After', 'WWW-Authenticate', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
 

@@ -2,6 +2,8 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { FastifyError, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/app-config';
+import { traceRequests } from '../tracing/request-spans';
+import { Tracing } from '../tracing/tracing';
 import { AllErrorsFilter } from './all-errors.filter';
 import { BffError } from './bff-error';
 import { answerClientError, answerConnectRequest, answerUnmetExpectation } from './client-errors';
@@ -77,9 +79,14 @@ function answerFrameworkError(error: FastifyError, request: FastifyRequest, repl
     .send(body);
 }
 
-/** Wires what every app instance needs (real server and tests alike): envelope, request id, access log. */
-export function configureHttp(app: NestFastifyApplication): void {
+/**
+ * Wires what every app instance needs (real server and tests alike): envelope, request id, access log, and the
+ * request spans when tracing is on.
+ */
+export function configureHttp(app: NestFastifyApplication, tracing: Tracing = Tracing.DISABLED): void {
   const fastify = app.getHttpAdapter().getInstance();
+  // First, so that every request has its span, also those that a hook below refuses.
+  traceRequests(fastify, tracing);
   // Nest routes Fastify's own errors (body too large, bad JSON, wrong media type) through the same global
   // filter, so this one filter writes every error body.
   // JSON only: without this, text/plain bodies would be parsed as strings instead of answering 415.

@@ -1,5 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
+import { activeTraceIds } from '../tracing/active-span';
 import { requestContext } from './request-context';
 import { StartupError } from './startup-error';
 
@@ -18,11 +19,14 @@ export function createLogger(options: { level: string; pretty: boolean }): Logge
   return pino({
     level: options.level,
     redact: { paths: REDACTED, censor: '[redacted]' },
-    // Lines logged inside a request through the root logger (services, Nest) still carry its id;
-    // Fastify's request logger already binds it.
+    // Lines logged inside a request through the root logger (services, Nest) still carry its id, and with
+    // tracing on the active span's trace and span ids; Fastify's request logger already binds them.
     mixin: (_object, _level, logger) => {
       const context = requestContext.current();
-      return context && !('reqId' in logger.bindings()) ? { reqId: context.requestId } : {};
+      const trace = activeTraceIds();
+      if (!trace) return context && !('reqId' in logger.bindings()) ? { reqId: context.requestId } : {};
+      const bound = logger.bindings();
+      return { ...(context && !('reqId' in bound) ? { reqId: context.requestId } : {}), ...('trace_id' in bound ? {} : trace) };
     },
     transport: options.pretty ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
   });

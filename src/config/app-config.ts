@@ -32,3 +32,5 @@ export type RateLimitConfig = Config['rateLimit'];
 /** One budget: at most `limit` requests per `ttlMs` window. */
 export type RateLimitBudget = RateLimitConfig['caller'];
 export type AuditConfig = Config['audit'];
+/** Where spans go (OTLP/HTTP) and the service's name; `tracesUrl` unset: tracing is off. */
+export type TracingConfig = Config['tracing'];

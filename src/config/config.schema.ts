@@ -701,6 +701,47 @@ const audit = auditVariables
   }))
   .readonly();
 
+/**
+ * Tracing (README, Tracing): off unless an OTLP endpoint is set. These are OpenTelemetry's own names, so they are
+ * `sharedName`s: `OTEL_` is the SDK's namespace, not this service's, and the standard variables the SDK reads
+ * itself (`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_BSP_*`, `OTEL_TRACES_SAMPLER`, …) are accepted, not refused as typos.
+ */
+const otlpUrl = () =>
+  z
+    .url({ protocol: /^https?$/ })
+    .or(z.literal(''))
+    .optional();
+
+const tracingVariables = z.object({
+  OTEL_EXPORTER_OTLP_ENDPOINT: doc(otlpUrl(), {
+    description:
+      'OTLP/HTTP base URL of a collector (e.g. `http://otel-collector:4318`): turns tracing on, spans go to `{url}/v1/traces` as OTLP JSON. Unset or empty: tracing is off and costs nothing. The SDK reads the other standard `OTEL_*` variables itself from the process environment (not from `.env`): `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_TRACES_SAMPLER`, `OTEL_RESOURCE_ATTRIBUTES`, …; misspelt `OTEL_*` names are not caught.',
+    sharedName: true,
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: doc(otlpUrl(), {
+    description: 'The traces URL itself, used as it is (wins over `OTEL_EXPORTER_OTLP_ENDPOINT`); turns tracing on too.',
+    sharedName: true,
+  }),
+  OTEL_SERVICE_NAME: doc(z.string().min(1).default('sms-callback-bff'), {
+    description: '`service.name` of every span (wins over one in `OTEL_RESOURCE_ATTRIBUTES`).',
+    sharedName: true,
+  }),
+  OTEL_SDK_DISABLED: doc(flag(), { description: '`true` turns tracing off whatever the endpoints say.', default: '`false`', sharedName: true }),
+});
+
+const tracing = tracingVariables
+  .transform((e) => {
+    // OTLP/HTTP: the signal's path is appended to the base URL, a signal-specific URL is used as it is.
+    const base = e.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+    const tracesUrl = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+    return {
+      /** Where spans are exported (OTLP/HTTP JSON); unset: tracing is off. */
+      tracesUrl: e.OTEL_SDK_DISABLED ? undefined : tracesUrl,
+      serviceName: e.OTEL_SERVICE_NAME,
+    };
+  })
+  .readonly();
+
 /** The concerns in reference order; a variable several concerns read (NODE_ENV) is documented under the first. */
 export const CONCERNS = [
   { key: 'nodeEnv', title: 'General', variables: general },
@@ -711,6 +752,7 @@ export const CONCERNS = [
   { key: 'auth', title: 'Caller authentication', variables: authVariables },
   { key: 'rateLimit', title: 'Rate limits', variables: rateLimitVariables },
   { key: 'audit', title: 'Audit and the change pipeline', variables: auditVariables },
+  { key: 'tracing', title: 'Tracing (OpenTelemetry)', variables: tracingVariables },
 ] as const;
 
 const concerns = {
@@ -722,6 +764,7 @@ const concerns = {
   auth,
   rateLimit,
   audit,
+  tracing,
 };
 
 /** The whole environment in, the typed configuration out; every concern reads its own variables from it. */

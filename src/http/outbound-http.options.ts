@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Tracing } from '../tracing/tracing';
 
 /**
  * Where outbound requests go through a forward proxy. Read from `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` by
@@ -25,6 +26,8 @@ export interface OutboundHttpOptions {
   defaultTimeoutMs?: number;
   /** Receives one redacted `debug` line per outbound request; none when absent. */
   logger?: Logger;
+  /** When enabled, every request carries the active span's `traceparent` (W3C Trace Context). */
+  tracing?: Tracing;
 }
 
 export const USER_AGENT = 'sms-callback-bff/0.1';

@@ -27,6 +27,7 @@ export class OutboundTransport implements OnApplicationShutdown {
       userAgent: USER_AGENT,
       defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       logger: options.logger,
+      tracing: options.tracing?.enabled ? options.tracing : undefined,
     });
     // No upstream of this service redirects; a 3xx comes back as it is. Proxying is the dispatcher's.
     this.http = new HttpService(axios.create({ adapter, maxRedirects: 0, proxy: false }));

@@ -1,4 +1,7 @@
 import { HttpService } from '@nestjs/axios';
+import { SpanKind } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import axios, { AxiosError, AxiosInstance, CanceledError } from 'axios';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -6,6 +9,7 @@ import pino from 'pino';
 import { firstValueFrom } from 'rxjs';
 import { Agent } from 'undici';
 import { requestContext } from '../common/request-context';
+import { Tracing } from '../tracing/tracing';
 import { HttpConnectionError, HttpTimeoutError } from './outbound-http.errors';
 import { createUndiciAxiosAdapter } from './undici-axios-adapter';
 
@@ -88,6 +92,23 @@ describe('undici axios adapter (real loopback server)', () => {
     await requestContext.run({ requestId: 'bff-req-2' }, () => client.get(`${base}/c`, { headers: { 'User-Agent': 'own/2', 'X-Request-Id': 'own-id' } }));
     expect(seen[2].headers['user-agent']).toBe('own/2');
     expect(seen[2].headers['x-request-id']).toBe('own-id');
+  });
+
+  it("with tracing on, sends the active span's traceparent unless the call sets one; off, none", async () => {
+    const provider = new BasicTracerProvider();
+    const tracing = new Tracing({ tracer: provider.getTracer('test'), propagator: new W3CTraceContextPropagator(), shutdown: () => provider.shutdown() });
+    const traced = axios.create({ adapter: createUndiciAxiosAdapter({ dispatcher, userAgent: 'test-agent/1', defaultTimeoutMs: 300, tracing }) });
+    let spanId = '';
+    let traceId = '';
+    await tracing.inSpan('attempt', SpanKind.CLIENT, {}, async (span) => {
+      ({ spanId, traceId } = span!.spanContext());
+      await traced.get(`${base}/a`);
+      await traced.get(`${base}/b`, { headers: { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` } });
+    });
+    await traced.get(`${base}/c`); // no active span
+    await tracing.inSpan('attempt', SpanKind.CLIENT, {}, () => client.get(`${base}/d`)); // an adapter without tracing
+    expect(seen.map((s) => s.headers.traceparent)).toEqual([`00-${traceId}-${spanId}-01`, `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`, undefined, undefined]);
+    await provider.shutdown();
   });
 
   it('PUT: the string body byte for byte; undici sets content-length and host', async () => {

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { requestContext } from '../common/request-context';
+import type { Tracing } from '../tracing/tracing';
 import { HttpTimeoutError, OutboundRequest, transportFailure } from './outbound-http.errors';
 import { redactHeaders } from './redact-headers';
 
@@ -16,8 +17,9 @@ import { redactHeaders } from './redact-headers';
  * one when unsubscribed), `validateStatus`, and the answer as text (`responseType` unset,
  * `text` or `json`; axios parses JSON afterwards). Redirects are not followed: a 3xx is returned as it is.
  *
- * Every request gets the user agent and the caller's `x-request-id` unless it sets them, and a timeout
- * (the call's own or the default). Failures are the typed errors of `outbound-http.errors.ts`;
+ * Every request gets the user agent and the caller's `x-request-id` unless it sets them, with tracing on the
+ * active span's `traceparent` (the SMN attempt's, else the request's) unless it sets one, and a timeout (the
+ * call's own or the default). Failures are the typed errors of `outbound-http.errors.ts`;
  * a cancelled `signal` gives axios's `CanceledError`.
  */
 export interface UndiciAxiosAdapterOptions {
@@ -25,6 +27,8 @@ export interface UndiciAxiosAdapterOptions {
   userAgent: string;
   defaultTimeoutMs: number;
   logger?: Logger;
+  /** Set only when tracing is on. */
+  tracing?: Tracing;
 }
 
 /** Header names undici sets itself from the body and the URL; a stale value would break the request. */
@@ -40,7 +44,7 @@ async function send(options: UndiciAxiosAdapterOptions, config: InternalAxiosReq
   const url = absoluteUrl(config);
   // Without the query string: errors and log lines carry this, and a query may carry anything.
   const request: OutboundRequest = { method, url: url.origin + url.pathname };
-  const headers = outgoingHeaders(config, options.userAgent);
+  const headers = outgoingHeaders(config, options.userAgent, options.tracing);
 
   const signal = config.signal as AbortSignal | undefined;
   if (signal?.aborted) throw new CanceledError(undefined, config, request);
@@ -122,10 +126,11 @@ function absoluteUrl(config: InternalAxiosRequestConfig): URL {
   throw new AxiosError(`the undici axios adapter needs an absolute url without baseURL`, AxiosError.ERR_INVALID_URL, config);
 }
 
-function outgoingHeaders(config: InternalAxiosRequestConfig, userAgent: string): Record<string, string> {
+function outgoingHeaders(config: InternalAxiosRequestConfig, userAgent: string, tracing?: Tracing): Record<string, string> {
   const headers: Record<string, string> = {};
   let hasUserAgent = false;
   let hasRequestId = false;
+  let hasTraceparent = false;
   const given = config.headers ? AxiosHeaders.from(config.headers).toJSON(true) : {};
   for (const [name, value] of Object.entries(given)) {
     const lower = name.toLowerCase();
@@ -133,9 +138,11 @@ function outgoingHeaders(config: InternalAxiosRequestConfig, userAgent: string):
     headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
     hasUserAgent ||= lower === 'user-agent';
     hasRequestId ||= lower === 'x-request-id';
+    hasTraceparent ||= lower === 'traceparent';
   }
   if (!hasUserAgent) headers['user-agent'] = userAgent;
   const requestId = hasRequestId ? undefined : requestContext.current()?.requestId;
   if (requestId) headers['x-request-id'] = requestId;
+  if (tracing && !hasTraceparent) tracing.inject(headers);
   return headers;
 }

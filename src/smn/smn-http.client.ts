@@ -1,15 +1,34 @@
 import { HttpService } from '@nestjs/axios';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { SpanKind } from '@opentelemetry/api';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_FULL,
+} from '@opentelemetry/semantic-conventions';
 import type { AxiosResponse } from 'axios';
 import { isAxiosError, isCancel } from 'axios';
 import { BffError } from '../common/bff-error';
 import { AppConfig } from '../config/app-config';
 import { HttpTimeoutError, neverSent } from '../http/outbound-http.errors';
+import { markFailed, TraceAttribute, Tracing } from '../tracing/tracing';
 import { SmnEndpoints } from './smn-endpoints';
 import { IamTokenError, SmnAuthFailedError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
 import { SMS_EVENT_TYPES, SmnCallOptions, SmnPort, SmnWriteResult, SmsCallback, SmsCallbackList, SmsEventType } from './smn.port';
 import { SmnRequestAuthorizer } from './smn-request-authorizer';
 import { UpstreamResilience } from './upstream-resilience';
+
+/** One operation's attempts as its spans number them; only with tracing on. */
+interface TracedCall {
+  operation: string;
+  /** 0 for the first attempt, then the retry's number. */
+  retry: number;
+  /** Requests sent so far (retries and the resend after an IAM token refresh). */
+  sent: number;
+}
 
 /** A settled upstream answer: status, SMN request id, and the parsed JSON body (undefined when not JSON). */
 interface UpstreamAnswer {
@@ -20,7 +39,8 @@ interface UpstreamAnswer {
 
 /**
  * The SMN port over HTTP: `@nestjs/axios` on the outbound HTTP module (which adds the user agent and the
- * request id, and types transport failures), our signer, cockatiel policies.
+ * request id, and types transport failures), our signer, cockatiel policies. With tracing on, every request
+ * sent is a CLIENT span (each retry its own), active while it is sent, so its `traceparent` goes to SMN.
  */
 @Injectable()
 export class SmnHttpClient extends SmnPort {
@@ -30,6 +50,7 @@ export class SmnHttpClient extends SmnPort {
     private readonly authorizer: SmnRequestAuthorizer,
     private readonly resilience: UpstreamResilience,
     private readonly config: AppConfig,
+    @Optional() private readonly tracing: Tracing = Tracing.DISABLED,
   ) {
     super();
   }
@@ -77,15 +98,18 @@ export class SmnHttpClient extends SmnPort {
     if (!region) throw new Error(`project ${projectId} has no configured region`); // the service checks first
     const baseUrl = this.endpoints.baseUrlFor(region);
     const url = `${baseUrl}${path}`;
+    const operation = method === 'GET' ? 'listSmsCallbacks' : 'updateSmsCallbacks';
+    const traced: TracedCall | undefined = this.tracing.enabled ? { operation, retry: -1, sent: 0 } : undefined;
 
     return this.resilience.execute(
       baseUrl,
       async (signal) => {
+        if (traced) traced.retry++;
         try {
-          let sent = await this.send(method, url, projectId, body, signal);
+          let sent = await this.send(method, url, projectId, body, signal, traced);
           // An IAM token that SMN no longer accepts is dropped and replaced, once.
           if (sent.response.status === 401 && this.authorizer.refreshAfterRejection(projectId, sent.headers)) {
-            sent = await this.send(method, url, projectId, body, signal);
+            sent = await this.send(method, url, projectId, body, signal, traced);
           }
           return this.interpret(sent.response);
         } catch (error) {
@@ -94,7 +118,7 @@ export class SmnHttpClient extends SmnPort {
         }
       },
       outer,
-      method === 'GET' ? 'listSmsCallbacks' : 'updateSmsCallbacks',
+      operation,
     );
   }
 
@@ -104,11 +128,44 @@ export class SmnHttpClient extends SmnPort {
     projectId: string,
     body: string | undefined,
     signal: AbortSignal,
+    traced?: TracedCall,
   ): Promise<{ response: AxiosResponse<string>; headers: Record<string, string> }> {
     // Outgoing headers are an allow-list: nothing of the caller's request is copied here.
     const signed: Record<string, string> = { 'content-type': 'application/json', 'x-project-id': projectId };
-    // An IAM failure here is an IamTokenError: thrown as it is, and nothing was sent to SMN.
+    // An IAM failure here is an IamTokenError: thrown as it is, and nothing was sent to SMN. Before the span:
+    // a token request is IAM's exchange, not this attempt's.
     const headers = { ...signed, ...(await this.authorizer.headersFor({ method, url, headers: signed, body }, projectId)) };
+    if (!traced) return { response: await this.request(method, url, headers, body, signal), headers };
+    const resent = traced.sent++;
+    const { hostname, port, protocol } = new URL(url);
+    const attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: method,
+      [ATTR_URL_FULL]: url,
+      [TraceAttribute.UrlTemplate]: CALLBACK_TEMPLATE,
+      [ATTR_SERVER_ADDRESS]: hostname,
+      [ATTR_SERVER_PORT]: Number(port) || (protocol === 'https:' ? 443 : 80),
+      [TraceAttribute.SmnOperation]: traced.operation,
+      [TraceAttribute.SmnRetry]: traced.retry,
+      ...(resent ? { [ATTR_HTTP_REQUEST_RESEND_COUNT]: resent } : {}),
+      [TraceAttribute.ProjectId]: projectId,
+    };
+    return this.tracing.inSpan(`${method} ${CALLBACK_TEMPLATE}`, SpanKind.CLIENT, attributes, async (span) => {
+      const response = await this.request(method, url, headers, body, signal);
+      const smnRequestId = response.headers['x-request-id'];
+      span?.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);
+      if (typeof smnRequestId === 'string') span?.setAttribute(TraceAttribute.SmnRequestId, smnRequestId);
+      if (span && response.status >= 400) markFailed(span, String(response.status));
+      return { response, headers };
+    });
+  }
+
+  private async request(
+    method: 'GET' | 'PUT',
+    url: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<AxiosResponse<string>> {
     try {
       // The HttpService's axios instance directly: the Observable wrapper adds a cancel token and an error
       // object per call, and each call here is awaited once anyway.
@@ -125,7 +182,7 @@ export class SmnHttpClient extends SmnPort {
         transformResponse: [(data: unknown) => data],
         validateStatus: () => true,
       });
-      return { response, headers };
+      return response;
     } catch (error) {
       throw transportError(error);
     }
@@ -153,6 +210,8 @@ export class SmnHttpClient extends SmnPort {
 
 /** ListSmsEvent and UpdateSmsEvent (docs/upstream-smn.md §2, §3). */
 const callbackPath = (projectId: string) => `/v2/${projectId}/notifications/sms/callback`;
+/** The same path as a template: the attempt spans' name, one per operation whatever the project. */
+const CALLBACK_TEMPLATE = '/v2/{project_id}/notifications/sms/callback';
 
 interface WireCallback {
   event_type: SmsEventType;
