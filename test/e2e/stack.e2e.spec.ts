@@ -36,7 +36,13 @@ const LIMIT = 150;
       dir,
       // The run mark, so the global teardown would find a process this suite failed to stop.
       processEnv: childEnv({}),
-      env: { RATE_LIMIT_CALLER_LIMIT: String(LIMIT), RATE_LIMIT_REDIS_PREFIX: `sms-callback-bff:test:${schema.name}:` },
+      env: {
+        RATE_LIMIT_CALLER_LIMIT: String(LIMIT),
+        RATE_LIMIT_REDIS_PREFIX: `sms-callback-bff:test:${schema.name}:`,
+        // The shared budget is under test here, not the degraded mode (test/auth/redis-degraded.spec.ts): on a busy
+        // machine one Redis answer slower than the default 100 ms would send an instance to counting on its own.
+        RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
+      },
     });
   }, 60_000);
   afterAll(async () => {
