@@ -16,20 +16,37 @@ const REDACTED = [
 ];
 
 export function createLogger(options: { level: string; pretty: boolean }): Logger {
-  return pino({
-    level: options.level,
-    redact: { paths: REDACTED, censor: '[redacted]' },
-    // Lines logged inside a request through the root logger (services, Nest) still carry its id, and with
-    // tracing on the active span's trace and span ids; Fastify's request logger already binds them.
-    mixin: (_object, _level, logger) => {
-      const context = requestContext.current();
-      const trace = activeTraceIds();
-      if (!trace) return context && !('reqId' in logger.bindings()) ? { reqId: context.requestId } : {};
-      const bound = logger.bindings();
-      return { ...(context && !('reqId' in bound) ? { reqId: context.requestId } : {}), ...('trace_id' in bound ? {} : trace) };
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: REDACTED, censor: '[redacted]' },
+      // Lines logged inside a request through the root logger (services, Nest) still carry its id, and with
+      // tracing on the active span's trace and span ids; Fastify's request logger already binds them.
+      mixin: (_object, _level, logger) => {
+        const context = requestContext.current();
+        const trace = activeTraceIds();
+        if (!context && !trace) return {};
+        const bound = boundFields(logger);
+        return {
+          ...(context && !bound.includes('"reqId":') ? { reqId: context.requestId } : {}),
+          ...(trace && !bound.includes('"trace_id":') ? trace : {}),
+        };
+      },
+      transport: options.pretty ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
     },
-    transport: options.pretty ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
-  });
+    // Asynchronous writes: a request no longer waits for its log line's write(2), and lines written while one is
+    // in flight go out together (docs/performance.md, Logging). Nothing waits for a buffer to fill, so a line
+    // still leaves at once; pino flushes what is pending when the process exits.
+    options.pretty ? undefined : pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/**
+ * The fields a (child) logger binds, as pino keeps them: serialised JSON text. Reading it is a property access;
+ * `logger.bindings()` would parse it again for every line.
+ */
+function boundFields(logger: Logger): string {
+  return ((logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym] as string | undefined) ?? '';
 }
 
 /**

@@ -53,7 +53,7 @@ export function neverSent(error: unknown): boolean {
  * undici's failure, as a typed error. undici reports socket errors with Node's codes (`ECONNREFUSED`, …) and
  * its own failures as `UND_ERR_*`; these become the Node codes callers of axios already handle.
  */
-export function transportFailure(error: unknown, config: InternalAxiosRequestConfig, request: OutboundRequest): AxiosError {
+export function transportFailure(error: unknown, timeoutMs: number, request: OutboundRequest, config?: InternalAxiosRequestConfig): AxiosError {
   const e = error as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | undefined;
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
   const message = typeof e?.message === 'string' ? e.message : String(error);
@@ -61,7 +61,7 @@ export function transportFailure(error: unknown, config: InternalAxiosRequestCon
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
-      return new HttpTimeoutError(Number(config.timeout) || 0, config, request, error);
+      return new HttpTimeoutError(timeoutMs, config, request, error);
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED': {
       // "other side closed": what Node's http client reports as "socket hang up", ECONNRESET.

@@ -3,7 +3,7 @@ import { OnApplicationShutdown } from '@nestjs/common';
 import axios from 'axios';
 import { Agent, Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { OutboundHttpOptions, OutboundProxyConfig, USER_AGENT } from './outbound-http.options';
-import { createUndiciAxiosAdapter } from './undici-axios-adapter';
+import { createOutboundSend, createUndiciAxiosAdapter, OutboundSend, UndiciAxiosAdapterOptions } from './undici-axios-adapter';
 
 const DEFAULT_CONNECTIONS = 64;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -18,17 +18,24 @@ const KEEP_ALIVE_MS = 4_000;
 export class OutboundTransport implements OnApplicationShutdown {
   readonly dispatcher: Dispatcher;
   readonly http: HttpService;
+  /**
+   * The same requests without axios: what `http` does per call (user agent, request id, trace context, timeout,
+   * typed failures, debug line), minus axios's config merging, for the SMN client's hot path.
+   */
+  readonly send: OutboundSend;
   private closing?: Promise<void>;
 
   constructor(options: OutboundHttpOptions = {}) {
     this.dispatcher = createDispatcher(options);
-    const adapter = createUndiciAxiosAdapter({
+    const sending: UndiciAxiosAdapterOptions = {
       dispatcher: this.dispatcher,
       userAgent: USER_AGENT,
       defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       logger: options.logger,
       tracing: options.tracing?.enabled ? options.tracing : undefined,
-    });
+    };
+    this.send = createOutboundSend(sending);
+    const adapter = createUndiciAxiosAdapter(sending);
     // No upstream of this service redirects; a 3xx comes back as it is. Proxying is the dispatcher's.
     this.http = new HttpService(axios.create({ adapter, maxRedirects: 0, proxy: false }));
     if (options.proxy) options.logger?.info({ outboundProxy: describeProxy(options.proxy) }, 'outbound requests use a proxy');

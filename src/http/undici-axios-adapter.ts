@@ -35,18 +35,82 @@ export interface UndiciAxiosAdapterOptions {
 const MANAGED_HEADERS = new Set(['content-length', 'host', 'connection', 'transfer-encoding', 'keep-alive']);
 
 export function createUndiciAxiosAdapter(options: UndiciAxiosAdapterOptions): AxiosAdapter {
-  return (config) => send(options, config);
+  const send = createOutboundSend(options);
+  return async (config) => {
+    refuseUnsupported(config);
+    const answer = await send(
+      {
+        method: (config.method ?? 'get').toUpperCase() as Dispatcher.HttpMethod,
+        url: absoluteUrl(config),
+        headers: config.headers ? (AxiosHeaders.from(config.headers).toJSON(true) as OutboundCall['headers']) : {},
+        body: config.data as string | undefined,
+        signal: config.signal as AbortSignal | undefined,
+        cancelToken: config.cancelToken,
+        timeoutMs: Number(config.timeout) || undefined,
+      },
+      config,
+    );
+    const response: AxiosResponse = {
+      data: answer.body,
+      status: answer.status,
+      statusText: STATUS_CODES[answer.status] ?? '',
+      headers: new AxiosHeaders(answer.headers as Record<string, string | string[]>),
+      config,
+      request: answer.request,
+    };
+    if (!config.validateStatus || config.validateStatus(response.status)) return response;
+    throw new AxiosError(
+      `Request failed with status code ${response.status}`,
+      response.status >= 400 && response.status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE,
+      config,
+      answer.request,
+      response,
+    );
+  };
 }
 
-async function send(options: UndiciAxiosAdapterOptions, config: InternalAxiosRequestConfig): Promise<AxiosResponse> {
-  refuseUnsupported(config);
-  const method = (config.method ?? 'get').toUpperCase() as Dispatcher.HttpMethod;
-  const url = absoluteUrl(config);
+/** One outbound request as the transport sends it: an absolute URL, headers, a string body. */
+export interface OutboundCall {
+  method: Dispatcher.HttpMethod;
+  url: URL | string;
+  headers: Record<string, string | string[] | number | boolean | null | undefined>;
+  body?: string;
+  signal?: AbortSignal;
+  /** Cancels like `signal` (the `HttpService` Observables cancel through one). */
+  cancelToken?: InternalAxiosRequestConfig['cancelToken'];
+  /** Headers and body; the transport's default when unset. */
+  timeoutMs?: number;
+}
+
+/** The answer, any status: the body as text, header names lower-case as undici gives them. */
+export interface OutboundAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** What identifies the request in errors and log lines (no query string). */
+  request: OutboundRequest;
+}
+
+export type OutboundSend = (call: OutboundCall, config?: InternalAxiosRequestConfig) => Promise<OutboundAnswer>;
+
+/**
+ * The transport's one way to send: the user agent, the caller's request id, the `traceparent`, the timeout,
+ * cancellation, typed failures and the redacted debug line are added here, for axios's callers (through the
+ * adapter above) and for the SMN client's hot path alike, which calls it without axios's per-call config merging
+ * (docs/performance.md, GET path). `config` is only what the typed errors carry for axios's callers.
+ */
+export function createOutboundSend(options: UndiciAxiosAdapterOptions): OutboundSend {
+  return (call, config) => send(options, call, config);
+}
+
+async function send(options: UndiciAxiosAdapterOptions, call: OutboundCall, config?: InternalAxiosRequestConfig): Promise<OutboundAnswer> {
+  const method = call.method;
+  const url = typeof call.url === 'string' ? new URL(call.url) : call.url;
   // Without the query string: errors and log lines carry this, and a query may carry anything.
   const request: OutboundRequest = { method, url: url.origin + url.pathname };
-  const headers = outgoingHeaders(config, options.userAgent, options.tracing);
+  const headers = outgoingHeaders(call.headers, options.userAgent, options.tracing);
 
-  const signal = config.signal as AbortSignal | undefined;
+  const signal = call.signal;
   if (signal?.aborted) throw new CanceledError(undefined, config, request);
   const controller = new AbortController();
   let abortError: AxiosError | undefined;
@@ -57,8 +121,8 @@ async function send(options: UndiciAxiosAdapterOptions, config: InternalAxiosReq
   };
   const onAbort = () => abort(new CanceledError(undefined, config, request));
   signal?.addEventListener?.('abort', onAbort);
-  config.cancelToken?.subscribe(onAbort);
-  const timeoutMs = Number(config.timeout) || options.defaultTimeoutMs;
+  call.cancelToken?.subscribe(onAbort);
+  const timeoutMs = call.timeoutMs || options.defaultTimeoutMs;
   const timer = setTimeout(() => abort(new HttpTimeoutError(timeoutMs, config, request)), timeoutMs);
   const logger = options.logger?.isLevelEnabled('debug') ? options.logger : undefined;
   const started = logger ? performance.now() : 0;
@@ -71,33 +135,18 @@ async function send(options: UndiciAxiosAdapterOptions, config: InternalAxiosReq
       path: url.pathname + url.search,
       method,
       headers,
-      body: config.data as string | undefined,
+      body: call.body,
       signal: controller.signal,
     });
     status = answer.statusCode;
-    const response: AxiosResponse = {
-      data: await answer.body.text(),
-      status: answer.statusCode,
-      statusText: STATUS_CODES[answer.statusCode] ?? '',
-      headers: new AxiosHeaders(answer.headers as Record<string, string | string[]>),
-      config,
-      request,
-    };
-    if (!config.validateStatus || config.validateStatus(response.status)) return response;
-    throw new AxiosError(
-      `Request failed with status code ${response.status}`,
-      response.status >= 400 && response.status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE,
-      config,
-      request,
-      response,
-    );
+    return { status: answer.statusCode, headers: answer.headers, body: await answer.body.text(), request };
   } catch (error) {
-    failure = abortError ?? (error instanceof AxiosError ? error : transportFailure(error, config, request));
+    failure = abortError ?? (error instanceof AxiosError ? error : transportFailure(error, timeoutMs, request, config));
     throw failure;
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener?.('abort', onAbort);
-    config.cancelToken?.unsubscribe(onAbort);
+    call.cancelToken?.unsubscribe(onAbort);
     logger?.debug(
       { outbound: { method, url: request.url, status, error: failure?.code, ms: Math.round(performance.now() - started), headers: redactHeaders(headers) } },
       'outbound request',
@@ -126,13 +175,13 @@ function absoluteUrl(config: InternalAxiosRequestConfig): URL {
   throw new AxiosError(`the undici axios adapter needs an absolute url without baseURL`, AxiosError.ERR_INVALID_URL, config);
 }
 
-function outgoingHeaders(config: InternalAxiosRequestConfig, userAgent: string, tracing?: Tracing): Record<string, string> {
+function outgoingHeaders(given: OutboundCall['headers'], userAgent: string, tracing?: Tracing): Record<string, string> {
   const headers: Record<string, string> = {};
   let hasUserAgent = false;
   let hasRequestId = false;
   let hasTraceparent = false;
-  const given = config.headers ? AxiosHeaders.from(config.headers).toJSON(true) : {};
-  for (const [name, value] of Object.entries(given)) {
+  for (const name in given) {
+    const value = given[name];
     const lower = name.toLowerCase();
     if (value === undefined || value === null || MANAGED_HEADERS.has(lower)) continue;
     headers[name] = Array.isArray(value) ? value.join(', ') : String(value);

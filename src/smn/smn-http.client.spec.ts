@@ -1,6 +1,7 @@
-import type { HttpService } from '@nestjs/axios';
 import { HttpTimeoutError } from '../http/outbound-http.errors';
-import { AxiosError, AxiosHeaders, CanceledError, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { AxiosError, CanceledError } from 'axios';
+import type { OutboundTransport } from '../http/outbound-transport';
+import type { OutboundAnswer, OutboundCall } from '../http/undici-axios-adapter';
 import { BffError } from '../common/bff-error';
 import { requestContext } from '../common/request-context';
 import type { AppConfig, UpstreamPolicyConfig } from '../config/app-config';
@@ -17,38 +18,36 @@ const CALLBACKS: SmsCallback[] = [{ eventType: 'sms_fail_event', topicUrn: `urn:
 const SMN_ID = 'a'.repeat(32);
 
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
-type Step = Answer | Error | ((config: AxiosRequestConfig) => Promise<AxiosResponse<string>>);
+type Step = Answer | Error | ((call: OutboundCall) => Promise<OutboundAnswer>);
 
-const response = ({ status, body, headers = {} }: Answer): AxiosResponse<string> =>
-  ({
-    status,
-    statusText: '',
-    data: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
-    headers: new AxiosHeaders(headers),
-    config: {},
-  }) as AxiosResponse<string>;
+const response = ({ status, body, headers = {} }: Answer): OutboundAnswer => ({
+  status,
+  body: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
+  headers,
+  request: { method: 'GET', url: BASE_URL },
+});
 
 const axiosError = (code: string | undefined, message = `network failure ${code ?? ''}`) => new AxiosError(message, code);
 
 /** Rejects with axios's CanceledError when the attempt's signal aborts, as the undici adapter does. */
-const hangUntilAborted = (config: AxiosRequestConfig) =>
-  new Promise<AxiosResponse<string>>((_, reject) => {
-    (config.signal as AbortSignal).addEventListener('abort', () => reject(new CanceledError('canceled')));
+const hangUntilAborted = (call: OutboundCall) =>
+  new Promise<OutboundAnswer>((_, reject) => {
+    call.signal!.addEventListener('abort', () => reject(new CanceledError('canceled')));
   });
 
 /** A pass-through in place of the policies: one attempt, the error mapping alone. */
 const oneAttempt = { execute: <T>(_endpoint: string, attempt: (signal: AbortSignal) => Promise<T>) => attempt(new AbortController().signal) };
 
 function client(steps: Step[], options: { resilience?: Partial<UpstreamPolicyConfig> | 'one attempt'; refresh?: boolean } = {}) {
-  const requests: AxiosRequestConfig[] = [];
-  const request = jest.fn(async (config: AxiosRequestConfig) => {
-    requests.push(config);
+  const requests: OutboundCall[] = [];
+  const send = jest.fn(async (call: OutboundCall) => {
+    requests.push(call);
     const step = steps[requests.length - 1] ?? { status: 200, body: { request_id: SMN_ID, callback: [] } };
-    if (typeof step === 'function') return step(config);
+    if (typeof step === 'function') return step(call);
     if (step instanceof Error) throw step;
     return response(step);
   });
-  const http = { axiosRef: { request } } as unknown as HttpService;
+  const transport = { send } as unknown as OutboundTransport;
   const endpoints = { regionOf: (id: string) => (id === PROJECT ? 'cn-north-4' : undefined), baseUrlFor: () => BASE_URL } as unknown as SmnEndpoints;
   const authorizer = {
     headersFor: jest.fn(async () => ({ authorization: 'SDK-HMAC-SHA256 Access=ak, SignedHeaders=x, Signature=s', 'x-sdk-date': '20261201T000000Z' })),
@@ -69,7 +68,7 @@ function client(steps: Step[], options: { resilience?: Partial<UpstreamPolicyCon
   const resilience =
     options.resilience === 'one attempt' || !options.resilience ? (oneAttempt as unknown as UpstreamResilience) : new UpstreamResilience(policy);
   const config = { smn: { upstream: policy } } as AppConfig;
-  return { smn: new SmnHttpClient(http, endpoints, authorizer, resilience, config), requests, authorizer };
+  return { smn: new SmnHttpClient(transport, endpoints, authorizer, resilience, config), requests, authorizer };
 }
 
 const failureOf = (promise: Promise<unknown>) =>
@@ -94,14 +93,12 @@ describe('SmnHttpClient', () => {
       expect(sent).toMatchObject({
         method: 'PUT',
         url: `${BASE_URL}/v2/${PROJECT}/notifications/sms/callback`,
-        data: JSON.stringify({ callback: [{ event_type: 'sms_fail_event', topic_urn: CALLBACKS[0].topicUrn }] }),
-        timeout: 1_234,
-        responseType: 'text',
+        body: JSON.stringify({ callback: [{ event_type: 'sms_fail_event', topic_urn: CALLBACKS[0].topicUrn }] }),
+        timeoutMs: 1_234,
       });
       // The user agent and the correlation id are the outbound HTTP module's to add (src/http/).
       expect(Object.keys(sent.headers as object).sort()).toEqual(['authorization', 'content-type', 'x-project-id', 'x-sdk-date']);
       expect(sent.headers).toMatchObject({ 'x-project-id': PROJECT, 'content-type': 'application/json' });
-      expect(sent.validateStatus?.(500)).toBe(true);
     });
 
     it('puts the event type filter in the query', async () => {

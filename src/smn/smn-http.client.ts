@@ -1,4 +1,3 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable, Optional } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
 import {
@@ -9,11 +8,12 @@ import {
   ATTR_SERVER_PORT,
   ATTR_URL_FULL,
 } from '@opentelemetry/semantic-conventions';
-import type { AxiosResponse } from 'axios';
 import { isAxiosError, isCancel } from 'axios';
 import { BffError } from '../common/bff-error';
 import { AppConfig } from '../config/app-config';
 import { HttpTimeoutError, neverSent } from '../http/outbound-http.errors';
+import { OutboundTransport } from '../http/outbound-transport';
+import type { OutboundAnswer } from '../http/undici-axios-adapter';
 import { markFailed, TraceAttribute, Tracing } from '../tracing/tracing';
 import { SmnEndpoints } from './smn-endpoints';
 import { IamTokenError, SmnAuthFailedError, SmnRejectedError, SmnThrottledError, SmnTimeoutError, SmnUnavailableError } from './smn.errors';
@@ -45,7 +45,7 @@ interface UpstreamAnswer {
 @Injectable()
 export class SmnHttpClient extends SmnPort {
   constructor(
-    private readonly http: HttpService,
+    private readonly transport: OutboundTransport,
     private readonly endpoints: SmnEndpoints,
     private readonly authorizer: SmnRequestAuthorizer,
     private readonly resilience: UpstreamResilience,
@@ -129,7 +129,7 @@ export class SmnHttpClient extends SmnPort {
     body: string | undefined,
     signal: AbortSignal,
     traced?: TracedCall,
-  ): Promise<{ response: AxiosResponse<string>; headers: Record<string, string> }> {
+  ): Promise<{ response: OutboundAnswer; headers: Record<string, string> }> {
     // Outgoing headers are an allow-list: nothing of the caller's request is copied here.
     const signed: Record<string, string> = { 'content-type': 'application/json', 'x-project-id': projectId };
     // An IAM failure here is an IamTokenError: thrown as it is, and nothing was sent to SMN. Before the span:
@@ -165,31 +165,18 @@ export class SmnHttpClient extends SmnPort {
     headers: Record<string, string>,
     body: string | undefined,
     signal: AbortSignal,
-  ): Promise<AxiosResponse<string>> {
+  ): Promise<OutboundAnswer> {
     try {
-      // The HttpService's axios instance directly: the Observable wrapper adds a cancel token and an error
-      // object per call, and each call here is awaited once anyway.
-      const response = await this.http.axiosRef.request<string>({
-        method,
-        url,
-        headers,
-        data: body,
-        signal,
-        timeout: this.config.smn.upstream.attemptTimeoutMs,
-        responseType: 'text',
-        // We sign the exact bytes and parse the answer ourselves.
-        transformRequest: [(data: unknown) => data],
-        transformResponse: [(data: unknown) => data],
-        validateStatus: () => true,
-      });
-      return response;
+      // The transport's own send, not axios: we sign the exact bytes and parse the answer ourselves, so axios's
+      // config merging, transforms and header objects were pure cost per call (docs/performance.md, GET path).
+      return await this.transport.send({ method, url, headers, body, signal, timeoutMs: this.config.smn.upstream.attemptTimeoutMs });
     } catch (error) {
       throw transportError(error);
     }
   }
 
-  private interpret(response: AxiosResponse<string>): UpstreamAnswer {
-    const body = parseJson(response.data);
+  private interpret(response: OutboundAnswer): UpstreamAnswer {
+    const body = parseJson(response.body);
     const header = response.headers['x-request-id'];
     const record = (body ?? {}) as Record<string, unknown>;
     const requestId = typeof record.request_id === 'string' ? record.request_id : typeof header === 'string' ? header : undefined;
