@@ -6,7 +6,7 @@ import { Gauge } from 'prom-client';
 import { AuditStore } from '../audit/audit.store';
 import { AuthEvents } from '../auth/auth-events';
 import { RedisThrottlerStorage } from '../rate-limit/redis-throttler.store';
-import { UpstreamResilience } from '../smn/upstream-resilience';
+import { IAM_RESILIENCE, UpstreamResilience } from '../smn/upstream-resilience';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 
@@ -24,6 +24,7 @@ export class MetricsModule implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly authEvents: AuthEvents,
     private readonly resilience: UpstreamResilience,
+    @Inject(IAM_RESILIENCE) private readonly iamResilience: UpstreamResilience,
     @Inject(ThrottlerStorage) private readonly throttlerStorage: ThrottlerStorage,
     private readonly auditStore: AuditStore,
   ) {}
@@ -32,7 +33,8 @@ export class MetricsModule implements OnModuleInit {
     registerCircuitGauge(this.metrics, this.resilience);
     registerRedisGauge(this.metrics, this.throttlerStorage);
     registerIntentGauges(this.metrics, this.auditStore);
-    this.resilience.onRetry((event) => this.metrics.upstreamRetries.inc({ ...event }));
+    // One counter for both upstreams: SMN's retries and IAM's token fetches (service="SMN" / "IAM").
+    for (const resilience of [this.resilience, this.iamResilience]) resilience.onRetry((event) => this.metrics.upstreamRetries.inc({ ...event }));
     this.authEvents.onFailure((event) => {
       this.metrics.authFailures.inc({ reason: event.reason });
       if (event.reason === 'rate_limited_caller') this.metrics.rateLimitRejections.inc({ kind: 'caller' });
@@ -103,3 +105,4 @@ function registerIntentGauges(metrics: MetricsService, store: AuditStore): void 
     },
   });
 }
+
