@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { Gauge } from 'prom-client';
+import { AuditCheckpointStatus } from '../audit/audit-checkpoint-status';
 import { AuditStore } from '../audit/audit.store';
 import { AuthEvents } from '../auth/auth-events';
 import { RedisThrottlerStorage } from '../rate-limit/redis-throttler.store';
@@ -27,12 +28,14 @@ export class MetricsModule implements OnModuleInit {
     @Inject(IAM_RESILIENCE) private readonly iamResilience: UpstreamResilience,
     @Inject(ThrottlerStorage) private readonly throttlerStorage: ThrottlerStorage,
     private readonly auditStore: AuditStore,
+    private readonly checkpoints: AuditCheckpointStatus,
   ) {}
 
   onModuleInit(): void {
     registerCircuitGauge(this.metrics, this.resilience);
     registerRedisGauge(this.metrics, this.throttlerStorage);
     registerIntentGauges(this.metrics, this.auditStore);
+    registerCheckpointGauges(this.metrics, this.checkpoints);
     // One counter for both upstreams: SMN's retries and IAM's token fetches (service="SMN" / "IAM").
     for (const resilience of [this.resilience, this.iamResilience]) resilience.onRetry((event) => this.metrics.upstreamRetries.inc({ ...event }));
     this.authEvents.onFailure((event) => {
@@ -106,3 +109,28 @@ function registerIntentGauges(metrics: MetricsService, store: AuditStore): void 
   });
 }
 
+/**
+ * The last checkpoint this instance published, read at scrape time; absent before its first. An age that keeps
+ * growing while records are appended means signed checkpoints no longer leave with the logs (with no new
+ * record there is nothing to checkpoint, and the age grows legitimately).
+ */
+function registerCheckpointGauges(metrics: MetricsService, checkpoints: AuditCheckpointStatus): void {
+  new Gauge({
+    name: 'audit_checkpoint_age_seconds',
+    help: 'Seconds since this instance published its last signed audit checkpoint; absent before the first.',
+    registers: [metrics.registry],
+    collect() {
+      const last = checkpoints.lastPublished();
+      if (last) this.set(Math.max(0, Date.now() - last.publishedAtMs) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'audit_checkpoint_seq',
+    help: 'Chain length (seq) covered by the last signed audit checkpoint this instance published; absent before the first.',
+    registers: [metrics.registry],
+    collect() {
+      const last = checkpoints.lastPublished();
+      if (last) this.set(last.seq);
+    },
+  });
+}
