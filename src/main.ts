@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DEVELOPMENT_API_KEY } from './auth/auth.options';
 import { createLogger, writeAfterLogs } from './common/logger';
-import { listenFailure, reservePort } from './common/port-reservation';
+import { METRICS_LISTENER, listenFailure, reservePort } from './common/port-reservation';
 import { StartupError } from './common/startup-error';
 import type { AppConfig } from './config/app-config';
 import { withEmbeddedEmulator } from './config/embedded-emulator';
@@ -14,12 +14,15 @@ async function main(): Promise<void> {
   const logger = createLogger(validated.log);
   // First, before the seconds the emulator, the store and its migrations take: a port in use is known now.
   const port = await reservePort(validated.http);
+  const metricsPort = validated.http.metrics ? await reservePort(validated.http.metrics, METRICS_LISTENER) : undefined;
   const embedded = validated.smn.emulator ? await startEmbeddedEmulator(validated) : undefined;
   const config = embedded?.config ?? validated;
   const emulator = embedded?.emulator;
 
   // Loaded only now: Nest and every module take a second or more to load, and a refusal above must not wait.
-  const { createApp } = await import('./app.factory');
+  const [{ createApp }, { MetricsServer }] = await Promise.all([import('./app.factory'), import('./metrics/metrics.server')]);
+  // The metrics listener opens as the app is built (its module's bootstrap hook).
+  await metricsPort?.release();
   const app = await createApp(config, { logger, onClose: emulator?.close });
   await port.release();
   await app.listen(config.http.port, config.http.host).catch((error: unknown) => {
@@ -28,7 +31,8 @@ async function main(): Promise<void> {
   closeGracefullyOnSignals(app, config.http.shutdownGraceMs, logger);
 
   const base = (await app.getUrl()).replace('[::1]', 'localhost');
-  logger.info({ url: base, docs: `${base}/docs`, emulator: emulator?.url }, 'sms-callback-bff listening');
+  const metrics = app.get(MetricsServer).url?.replace('[::1]', 'localhost');
+  logger.info({ url: base, docs: `${base}/docs`, metrics, emulator: emulator?.url }, 'sms-callback-bff listening');
   // Last and once, after every line logged so far.
   if (emulator) writeAfterLogs(logger, quickStart(base, config.auth.developmentKey));
 }

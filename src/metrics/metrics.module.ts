@@ -8,16 +8,16 @@ import { AuditStore } from '../audit/audit.store';
 import { AuthEvents } from '../auth/auth-events';
 import { RedisThrottlerStorage } from '../rate-limit/redis-throttler.store';
 import { IAM_RESILIENCE, UpstreamResilience } from '../smn/upstream-resilience';
-import { MetricsController } from './metrics.controller';
+import { MetricsServer } from './metrics.server';
 import { MetricsService } from './metrics.service';
 
 const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2, isolated: 3 } as const;
 
+/** Collects the metrics and serves them on their own port (`MetricsServer`), never through the public API. */
 @Global()
 @Module({
-  controllers: [MetricsController],
-  providers: [MetricsService],
-  exports: [MetricsService],
+  providers: [MetricsService, MetricsServer],
+  exports: [MetricsService, MetricsServer],
 })
 export class MetricsModule implements OnModuleInit {
   constructor(
