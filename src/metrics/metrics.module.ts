@@ -110,27 +110,28 @@ function registerIntentGauges(metrics: MetricsService, store: AuditStore): void 
 }
 
 /**
- * The last checkpoint this instance published, read at scrape time; absent before its first. An age that keeps
- * growing while records are appended means signed checkpoints no longer leave with the logs (with no new
- * record there is nothing to checkpoint, and the age grows legitimately).
+ * The last checkpoint this instance published, read at scrape time. Before its first, the age counts from
+ * this instance's start and the seq is 0. An age that keeps growing past the checkpoint interval while records
+ * are appended means signed checkpoints no longer leave with the logs (with no new record there is nothing to
+ * checkpoint, and the age grows legitimately).
  */
 function registerCheckpointGauges(metrics: MetricsService, checkpoints: AuditCheckpointStatus): void {
+  const startedAtMs = Date.now();
   new Gauge({
     name: 'audit_checkpoint_age_seconds',
-    help: 'Seconds since this instance published its last signed audit checkpoint; absent before the first.',
+    help: "Seconds since this instance published its last signed audit checkpoint (before its first: since the instance's start).",
     registers: [metrics.registry],
     collect() {
-      const last = checkpoints.lastPublished();
-      if (last) this.set(Math.max(0, Date.now() - last.publishedAtMs) / 1000);
+      const since = checkpoints.lastPublished()?.publishedAtMs ?? startedAtMs;
+      this.set(Math.max(0, Date.now() - since) / 1000);
     },
   });
   new Gauge({
     name: 'audit_checkpoint_seq',
-    help: 'Chain length (seq) covered by the last signed audit checkpoint this instance published; absent before the first.',
+    help: 'Chain length (seq) covered by the last signed audit checkpoint this instance published; 0 before its first.',
     registers: [metrics.registry],
     collect() {
-      const last = checkpoints.lastPublished();
-      if (last) this.set(last.seq);
+      this.set(checkpoints.lastPublished()?.seq ?? 0);
     },
   });
 }
