@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const metrics = app.get(MetricsServer).url?.replace('[::1]', 'localhost');
   logger.info({ url: base, docs: `${base}/docs`, metrics, emulator: emulator?.url }, 'sms-callback-bff listening');
   // Last and once, after every line logged so far.
-  if (emulator) writeAfterLogs(logger, quickStart(base, config.auth.developmentKey));
+  if (emulator) writeAfterLogs(logger, quickStart(base, config.auth.developmentKey, metrics));
 }
 
 /** The zero-configuration default: SMN emulated in-process, every project's region pointed at it. */
@@ -74,7 +74,7 @@ function closeGracefullyOnSignals(app: INestApplication, graceMs: number, logger
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-function quickStart(base: string, developmentKey: boolean): string {
+function quickStart(base: string, developmentKey: boolean, metrics: string | undefined): string {
   const key = developmentKey ? `-H 'X-Api-Key: ${DEVELOPMENT_API_KEY}' ` : '';
   const { id, region } = DEMO_PROJECT;
   const body = JSON.stringify({
@@ -87,6 +87,7 @@ function quickStart(base: string, developmentKey: boolean): string {
   return (
     `\n  Swagger UI:  ${base}/docs\n` +
     (developmentKey ? `  Authorize:   X-Api-Key: ${DEVELOPMENT_API_KEY} (the development key; never in production)\n` : '') +
+    (metrics ? `  Metrics:     ${metrics} (a port of their own, not the API's)\n` : '') +
     `  Try it:      curl -X PUT ${base}/v2/${id}/notifications/sms/callback ${key}\\\n` +
     `                 -H 'Content-Type: application/json' -d '${body}'\n` +
     `               curl ${key}${base}/v2/${id}/notifications/sms/callback\n` +

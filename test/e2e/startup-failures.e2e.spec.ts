@@ -159,6 +159,9 @@ describe('a good start', () => {
     expect(stdout.indexOf('  Swagger UI:', banner + 1)).toBe(-1);
     expect(stdout.indexOf('"msg":"sms-callback-bff listening"')).toBeGreaterThan(-1);
     expect(stdout.indexOf('"msg":"sms-callback-bff listening"')).toBeLessThan(banner);
+    // It names the metrics listener (a port of its own).
+    const metrics = /^ {2}Metrics: +(http:\/\/127\.0\.0\.1:\d+\/metrics) /m.exec(stdout.slice(banner))?.[1];
+    expect(metrics).toEqual(expect.any(String));
     // Nothing but the shutdown lines after it.
     const after = stdout
       .slice(banner)
