@@ -20,8 +20,10 @@ const ALLOWED_IMPORTS = {
   'sms-callback':
     'sms-callback/|common/|smn/(smn\\.port|sms-callback-rules|smn-endpoints)\\.ts$|audit/(change-attempt|change-attempt\\.lifecycle|change-attempts\\.module)\\.ts$|auth/(authenticated\\.decorator|caller)\\.ts$',
   health: 'health/|common/|config/|audit/audit\\.health\\.ts$|smn/(upstream-resilience|smn-endpoints)\\.ts$',
+  // The checkpoint status, not the publisher (audit-checkpoint.ts): metrics read when the last checkpoint was
+  // published through a read-only view, and never reach the code that holds the signing key.
   metrics:
-    'metrics/|common/|config/|auth/auth-events\\.ts$|smn/(smn\\.port|upstream-resilience)\\.ts$|audit/(audit\\.store|audit\\.types|audit-chain|project-locks)\\.ts$|rate-limit/redis-throttler\\.store\\.ts$',
+    'metrics/|common/|config/|auth/auth-events\\.ts$|smn/(smn\\.port|upstream-resilience)\\.ts$|audit/(audit\\.store|audit\\.types|audit-chain|audit-checkpoint-status|project-locks)\\.ts$|rate-limit/redis-throttler\\.store\\.ts$',
   openapi: 'openapi/|common/|auth/authenticated\\.decorator\\.ts$',
 };
 

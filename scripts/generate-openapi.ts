@@ -28,6 +28,8 @@ async function generateSpec(): Promise<string> {
       SMN_ACCESS_KEY: 'unused',
       SMN_SECRET_KEY: 'unused',
       DATA_DIR: dataDir,
+      // Built, never listening: nor on the metrics port, which a BFF running beside it may hold.
+      METRICS_PORT: 'off',
     }),
   );
   const spec = stableStringify(buildOpenApiDocument(app));

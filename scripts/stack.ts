@@ -36,6 +36,8 @@ export interface StackOptions {
 export interface RunningStack {
   url: string;
   instances: string[];
+  /** Each instance's metrics listener (`…/metrics`), in the order of `instances`. */
+  metrics: string[];
   emulatorUrl: string;
   /** The operator's API key, when `dir` had none yet (deploy:init prints it only once). */
   apiKey?: string;
@@ -131,6 +133,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: '0',
+      // Two instances on one machine: each its own free port, read from its listening line.
+      METRICS_PORT: '0',
       SMN_EMULATOR: 'false',
       SMN_PROJECTS: `${DEMO_PROJECT.id}=${DEMO_PROJECT.region}`,
       SMN_ENDPOINTS: `${DEMO_PROJECT.region}=${emulatorUrl}`,
@@ -145,10 +149,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       ...options.env,
     });
     const instances: string[] = [];
+    const metrics: string[] = [];
     for (const index of [1, 2]) {
-      const bff = await startProcess('main.js', instanceEnv(index), /"url":"(http:[^"]+)"[^\n]*"msg":"sms-callback-bff listening"/);
+      const bff = await startProcess(
+        'main.js',
+        instanceEnv(index),
+        /"url":"(http:[^"]+)"[^\n]*"metrics":"(http:[^"]+)"[^\n]*"msg":"sms-callback-bff listening"/,
+      );
       children.push(bff.child);
       instances.push(bff.match[1]);
+      metrics.push(bff.match[2]);
     }
     const served = instances.map(() => 0);
     const server = balancer(
@@ -161,6 +171,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     return {
       url: `http://127.0.0.1:${port}`,
       instances,
+      metrics,
       emulatorUrl,
       apiKey,
       served,
@@ -188,7 +199,7 @@ if (require.main === module) {
     (stack) => {
       const lines = [
         `stack: load balancer ${stack.url} (round-robin over the two instances)`,
-        ...stack.instances.map((url, i) => `  instance ${i + 1}: ${url} (metrics and docs directly here)`),
+        ...stack.instances.map((url, i) => `  instance ${i + 1}: ${url} (docs directly here), metrics ${stack.metrics[i]}`),
         `  SMN emulator: ${stack.emulatorUrl}`,
         stack.apiKey
           ? `  API key (shown once; ${dir}/api-keys.json keeps its hash): ${stack.apiKey}`

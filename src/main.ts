@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DEVELOPMENT_API_KEY } from './auth/auth.options';
 import { createLogger, writeAfterLogs } from './common/logger';
-import { listenFailure, reservePort } from './common/port-reservation';
+import { METRICS_LISTENER, listenFailure, reservePort } from './common/port-reservation';
 import { StartupError } from './common/startup-error';
 import type { AppConfig } from './config/app-config';
 import { withEmbeddedEmulator } from './config/embedded-emulator';
@@ -14,12 +14,15 @@ async function main(): Promise<void> {
   const logger = createLogger(validated.log);
   // First, before the seconds the emulator, the store and its migrations take: a port in use is known now.
   const port = await reservePort(validated.http);
+  const metricsPort = validated.http.metrics ? await reservePort(validated.http.metrics, METRICS_LISTENER) : undefined;
   const embedded = validated.smn.emulator ? await startEmbeddedEmulator(validated) : undefined;
   const config = embedded?.config ?? validated;
   const emulator = embedded?.emulator;
 
   // Loaded only now: Nest and every module take a second or more to load, and a refusal above must not wait.
-  const { createApp } = await import('./app.factory');
+  const [{ createApp }, { MetricsServer }] = await Promise.all([import('./app.factory'), import('./metrics/metrics.server')]);
+  // The metrics listener opens as the app is built (its module's bootstrap hook).
+  await metricsPort?.release();
   const app = await createApp(config, { logger, onClose: emulator?.close });
   await port.release();
   await app.listen(config.http.port, config.http.host).catch((error: unknown) => {
@@ -28,9 +31,10 @@ async function main(): Promise<void> {
   closeGracefullyOnSignals(app, config.http.shutdownGraceMs, logger);
 
   const base = (await app.getUrl()).replace('[::1]', 'localhost');
-  logger.info({ url: base, docs: `${base}/docs`, emulator: emulator?.url }, 'sms-callback-bff listening');
+  const metrics = app.get(MetricsServer).url?.replace('[::1]', 'localhost');
+  logger.info({ url: base, docs: `${base}/docs`, metrics, emulator: emulator?.url }, 'sms-callback-bff listening');
   // Last and once, after every line logged so far.
-  if (emulator) writeAfterLogs(logger, quickStart(base, config.auth.developmentKey));
+  if (emulator) writeAfterLogs(logger, quickStart(base, config.auth.developmentKey, metrics));
 }
 
 /** The zero-configuration default: SMN emulated in-process, every project's region pointed at it. */
@@ -70,7 +74,7 @@ function closeGracefullyOnSignals(app: INestApplication, graceMs: number, logger
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-function quickStart(base: string, developmentKey: boolean): string {
+function quickStart(base: string, developmentKey: boolean, metrics: string | undefined): string {
   const key = developmentKey ? `-H 'X-Api-Key: ${DEVELOPMENT_API_KEY}' ` : '';
   const { id, region } = DEMO_PROJECT;
   const body = JSON.stringify({
@@ -83,6 +87,7 @@ function quickStart(base: string, developmentKey: boolean): string {
   return (
     `\n  Swagger UI:  ${base}/docs\n` +
     (developmentKey ? `  Authorize:   X-Api-Key: ${DEVELOPMENT_API_KEY} (the development key; never in production)\n` : '') +
+    (metrics ? `  Metrics:     ${metrics} (a port of their own, not the API's)\n` : '') +
     `  Try it:      curl -X PUT ${base}/v2/${id}/notifications/sms/callback ${key}\\\n` +
     `                 -H 'Content-Type: application/json' -d '${body}'\n` +
     `               curl ${key}${base}/v2/${id}/notifications/sms/callback\n` +

@@ -282,6 +282,9 @@ async function main(): Promise<number> {
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const lockStatsPort = await freePort();
     const lockStatsUrl = `http://127.0.0.1:${lockStatsPort}`;
+    // Its own, chosen here: the default 9464 may be held by a BFF already running on this machine.
+    const metricsPort = await freePort();
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const start = () =>
       startBff({
         store,
@@ -293,6 +296,7 @@ async function main(): Promise<number> {
         core: core(SERVER_CORE),
         profileDir,
         lockStatsPort,
+        metricsPort,
         logFile: keptLog(`bff-${store}`),
       });
 
@@ -321,7 +325,7 @@ async function main(): Promise<number> {
     if (wanted(`bff-put-${store}`) || wanted(`bff-put-${store}-1`)) {
       await resetEmulator(emulatorUrl);
       await expectStatus(`${bffUrl}${PATH}`, 'PUT', bffHeaders, PUT_BODY, 200, `BFF PUT (${store})`);
-      features ??= await detectFeatures(bffUrl, bffHeaders, bff);
+      features ??= await detectFeatures(bffUrl, metricsUrl, bffHeaders, bff);
     }
     const put = { url: `${bffUrl}${PATH}`, method: 'PUT' as const, headers: bffHeaders, body: PUT_BODY };
     const timed = { profileDir, lockStatsUrl };
@@ -331,7 +335,7 @@ async function main(): Promise<number> {
       await resetEmulator(emulatorUrl);
       const first = BENCH_PROJECT_IDS[0];
       await expectStatus(`${bffUrl}${pathOf(first)}`, 'PUT', bffHeaders, putBody(first), 200, `BFF PUT to a bench project (${store})`);
-      features ??= await detectFeatures(bffUrl, bffHeaders, bff);
+      features ??= await detectFeatures(bffUrl, metricsUrl, bffHeaders, bff);
     }
     const rotate = BENCH_PROJECT_IDS.map((id) => ({ path: pathOf(id), body: putBody(id) }));
     const putMany = { ...put, rotate };
@@ -447,6 +451,7 @@ interface BffStart {
   core?: number;
   profileDir?: string;
   lockStatsPort: number;
+  metricsPort: number;
   logFile?: string;
 }
 
@@ -473,6 +478,7 @@ function startBff(o: BffStart): PinnedChild {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: String(o.port),
+      METRICS_PORT: String(o.metricsPort),
       LOG_LEVEL: 'info',
       SMN_EMULATOR: 'false',
       SMN_PROJECTS: [DEMO_PROJECT_ID, ...BENCH_PROJECT_IDS].map((id) => `${id}=${DEMO_REGION}`).join(','),
@@ -539,21 +545,28 @@ async function resetEmulator(emulatorUrl: string): Promise<void> {
 }
 
 /** What the running BFF has wired, seen from outside (features land during the hour). Call after one PUT. */
-async function detectFeatures(bffUrl: string, headers: Record<string, string>, bff: PinnedChild): Promise<Record<string, string>> {
-  const status = async (path: string, h: Record<string, string>) => {
-    const answer = await request(`${bffUrl}${path}`, { dispatcher: probe, headers: h });
-    await answer.body.dump();
-    return answer.statusCode;
+async function detectFeatures(bffUrl: string, metricsUrl: string, headers: Record<string, string>, bff: PinnedChild): Promise<Record<string, string>> {
+  const statusAt = async (url: string, h: Record<string, string>) => {
+    try {
+      const answer = await request(url, { dispatcher: probe, headers: h });
+      await answer.body.dump();
+      return answer.statusCode;
+    } catch {
+      return 'no listener';
+    }
   };
+  const status = (path: string, h: Record<string, string>) => statusAt(`${bffUrl}${path}`, h);
   const anonymous = await status(PATH, { 'content-type': 'application/json' });
   const audit = await status(`/audit/events?project_id=${DEMO_PROJECT_ID}`, headers);
-  const metrics = await status('/metrics', {});
+  // On their own port (METRICS_PORT) in current builds, on the public one in builds from before it.
+  const ownPort = await statusAt(metricsUrl, {});
+  const publicPort = ownPort === 200 ? undefined : await status('/metrics', {});
   return {
     auth: anonymous === 401 ? 'on' : `off (${anonymous} without a key)`,
     // Each audit record is also logged as one structured line (README, Audit).
     audit: bff.output.saw(AUDIT_LINE) ? 'on' : audit === 404 ? 'off (no audit record logged)' : 'on',
     auditQueryApi: audit === 404 ? 'off' : 'on',
-    metrics: metrics === 200 ? 'on' : `off (/metrics ${metrics})`,
+    metrics: ownPort === 200 ? 'on (metrics port)' : publicPort === 200 ? 'on (public port)' : `off (metrics port: ${ownPort}, public /metrics: ${publicPort})`,
   };
 }
 

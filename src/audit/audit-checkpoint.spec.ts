@@ -127,6 +127,22 @@ describe('AuditCheckpointPublisher', () => {
     expect(readHead).not.toHaveBeenCalled();
   });
 
+  it('tells observers what the last published checkpoint covered and when, nothing before the first', async () => {
+    const p = publisher(2);
+    note(p, 1);
+    expect(p.lastPublished()).toBeUndefined();
+    note(p, 2);
+    expect(p.lastPublished()).toEqual({ seq: 2, publishedAtMs: NOW.getTime() });
+    head = { seq: 3, hash: hashOf(3) };
+    now = new Date(NOW.getTime() + 60_000);
+    await p.tick();
+    expect(p.lastPublished()).toEqual({ seq: 3, publishedAtMs: NOW.getTime() + 60_000 });
+    // A tick that publishes nothing (the head did not move) leaves it as it was.
+    now = new Date(NOW.getTime() + 120_000);
+    await p.tick();
+    expect(p.lastPublished()).toEqual({ seq: 3, publishedAtMs: NOW.getTime() + 60_000 });
+  });
+
   it('on a tick, publishes the head only when it moved', async () => {
     const p = publisher(1000);
     await p.tick();

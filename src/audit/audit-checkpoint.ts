@@ -2,6 +2,7 @@ import { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AuditSigner, verifyHashSignature } from './audit-chain';
+import { AuditCheckpointStatus, PublishedCheckpoint } from './audit-checkpoint-status';
 
 /** The `format` of a checkpoint as served, logged and saved to a file. */
 export const AUDIT_CHECKPOINT_FORMAT = 'sms-callback-bff/audit-checkpoint/v1';
@@ -81,11 +82,12 @@ type Head = { seq: number; hash: string };
  * the database with the logs: after every `everyRecords` records this instance appended, and every
  * `intervalMs` when the head moved since the last one.
  */
-export class AuditCheckpointPublisher implements OnModuleInit, OnModuleDestroy {
+export class AuditCheckpointPublisher implements AuditCheckpointStatus, OnModuleInit, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
   private sinceLast = 0;
   private last?: Head;
+  private lastAtMs?: number;
   /** Counts publications, so a tick can tell that its head read was overtaken by one. */
   private published = 0;
 
@@ -118,6 +120,10 @@ export class AuditCheckpointPublisher implements OnModuleInit, OnModuleDestroy {
   /** The signed checkpoint of the current head (not logged). */
   async current(): Promise<AuditCheckpoint> {
     return signCheckpoint(await this.readHead(), this.signer, this.clock());
+  }
+
+  lastPublished(): PublishedCheckpoint | undefined {
+    return this.last && this.lastAtMs !== undefined ? { seq: this.last.seq, publishedAtMs: this.lastAtMs } : undefined;
   }
 
   start(): void {
@@ -166,9 +172,11 @@ export class AuditCheckpointPublisher implements OnModuleInit, OnModuleDestroy {
 
   private publish(head: Head): void {
     try {
-      const checkpoint = signCheckpoint(head, this.signer, this.clock());
+      const now = this.clock();
+      const checkpoint = signCheckpoint(head, this.signer, now);
       this.logger.info({ audit_checkpoint: toCheckpointDocument(checkpoint) }, 'audit checkpoint');
       this.last = { seq: head.seq, hash: head.hash };
+      this.lastAtMs = now.getTime();
       this.sinceLast = 0;
       this.published++;
     } catch (error) {

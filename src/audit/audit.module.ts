@@ -1,6 +1,7 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
 import { APP_LOGGER } from '../common/logging.module';
 import { AuditCheckpointPublisher, createAuditCheckpointPublisher } from './audit-checkpoint';
+import { AuditCheckpointStatus } from './audit-checkpoint-status';
 import { AuditOptions } from './audit-options';
 import { AuditSigningKey, loadAuditSigningKey } from './audit-signing-key';
 import { AuditEventsController } from './audit-events.controller';
@@ -45,8 +46,9 @@ export class AuditModule {
         },
         AuditService,
         { provide: AuditCheckpointPublisher, useFactory: createAuditCheckpointPublisher, inject: [AuditStore, AuditSigningKey, AuditOptions, APP_LOGGER] },
+        { provide: AuditCheckpointStatus, useExisting: AuditCheckpointPublisher },
       ],
-      exports: [AuditOptions, AuditSigningKey, AuditStore, AuditService, AuditCheckpointPublisher],
+      exports: [AuditOptions, AuditSigningKey, AuditStore, AuditService, AuditCheckpointPublisher, AuditCheckpointStatus],
     };
   }
 }

@@ -6,36 +6,49 @@ export interface PortReservation {
   release(): Promise<void>;
 }
 
+/** The variables that configure a listener, named in its refusals. */
+export interface ListenerVariables {
+  port: string;
+  host: string;
+}
+
+/** The public listener's. */
+export const PUBLIC_LISTENER: ListenerVariables = { port: 'PORT', host: 'HOST' };
+/** The metrics listener's (README, Metrics). */
+export const METRICS_LISTENER: ListenerVariables = { port: 'METRICS_PORT', host: 'METRICS_HOST' };
+
 /**
  * Holds the configured port from the first moment of the start, so that a port in use is refused within
  * milliseconds instead of after the emulator, the store and its migrations (which take seconds) are up.
  * Port 0 (any free port) cannot be in use: nothing is held.
  */
-export async function reservePort(http: { host: string; port: number }): Promise<PortReservation> {
+export async function reservePort(http: { host: string; port: number }, variables: ListenerVariables = PUBLIC_LISTENER): Promise<PortReservation> {
   if (http.port === 0) return { release: () => Promise.resolve() };
   // Nothing is served yet: a connection (a health probe, a load balancer) is closed at once. Held open, it would
   // keep close() below from finishing, and the start would wait for the prober to give up.
   const server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(listenFailure(error, http) ?? error));
+    server.once('error', (error) => reject(listenFailure(error, http, variables) ?? error));
     server.listen({ host: http.host, port: http.port, exclusive: true }, resolve);
   });
   return { release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /** A listen error the operator can fix, as one line (StartupError); undefined for anything else. */
-export function listenFailure(error: unknown, http: { host: string; port: number }): StartupError | undefined {
+export function listenFailure(error: unknown, http: { host: string; port: number }, variables: ListenerVariables = PUBLIC_LISTENER): StartupError | undefined {
   const at = `${http.host}:${http.port}`;
+  const { port, host } = variables;
   switch ((error as NodeJS.ErrnoException).code) {
     case 'EADDRINUSE':
-      return new StartupError(`Port ${http.port} on ${http.host} is already in use (PORT, HOST): stop the process that holds ${at}, or choose another port.`, {
-        cause: error,
-      });
+      return new StartupError(
+        `Port ${http.port} on ${http.host} is already in use (${port}, ${host}): stop the process that holds ${at}, or choose another port.`,
+        { cause: error },
+      );
     case 'EACCES':
-      return new StartupError(`Listening on ${at} is not permitted for this user (PORT): choose a port above 1023.`, { cause: error });
+      return new StartupError(`Listening on ${at} is not permitted for this user (${port}): choose a port above 1023.`, { cause: error });
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
-      return new StartupError(`HOST ${http.host} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its own addresses.`, { cause: error });
+      return new StartupError(`${host} ${http.host} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its own addresses.`, { cause: error });
     default:
       return undefined;
   }

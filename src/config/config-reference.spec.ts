@@ -47,6 +47,7 @@ describe('the configuration reference', () => {
       'CORS_',
       'HTTP_',
       'LOG_',
+      'METRICS_',
       'RATE_LIMIT_',
       'SHUTDOWN_',
       'SMN_',

@@ -89,6 +89,26 @@ export const httpVariables = z.object({
     default: 'none',
   }),
   SHUTDOWN_GRACE_MS: doc(int(10_000), { description: 'How long in-flight requests may take after SIGTERM/SIGINT.' }),
+  // A listener of its own, never PORT: metrics are for the scraper, not for callers (README, Metrics).
+  METRICS_PORT: doc(
+    z
+      .string()
+      .default('9464')
+      .transform((value, ctx): number | 'off' => {
+        if (value === 'off') return value;
+        if (/^\d{1,5}$/.test(value) && Number(value) <= 65535) return Number(value);
+        ctx.issues.push({ code: 'custom', message: 'must be a port number (0: any free port) or off', input: value });
+        return z.NEVER;
+      }),
+    {
+      description:
+        'Port of the Prometheus listener that serves `GET /metrics` (`0`: any free port, logged at start; `off`: no listener, metrics are not served). The public `PORT` never serves them.',
+    },
+  ),
+  METRICS_HOST: doc(z.string().min(1).optional(), {
+    description: 'Listening address of the metrics listener (e.g. `127.0.0.1` for a scraper on the same host).',
+    default: '`HOST`',
+  }),
   // Outbound proxy, by curl's names; the lower-case spelling wins when both are set, as in curl and undici.
   HTTP_PROXY: doc(proxyUrl(), {
     description: 'Forward proxy for outbound `http://` requests (SMN, IAM, JWKS); credentials in the URL go to the proxy only.',
@@ -110,9 +130,19 @@ export const httpVariables = z.object({
 });
 
 const http = httpVariables
+  .superRefine(
+    (e, ctx) => {
+      const metricsHost = e.METRICS_HOST ?? e.HOST;
+      if (e.METRICS_PORT !== 'off' && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT && metricsHost === e.HOST)
+        problem(ctx, 'METRICS_PORT', `must differ from PORT (${e.PORT}): metrics have a listener of their own; off turns it off`);
+    },
+    reading('PORT', 'HOST', 'METRICS_PORT', 'METRICS_HOST'),
+  )
   .transform((e) => ({
     host: e.HOST,
     port: e.PORT,
+    /** The Prometheus listener (`GET /metrics`); undefined: off. Port 0: any free port. */
+    metrics: e.METRICS_PORT === 'off' ? undefined : { host: e.METRICS_HOST ?? e.HOST, port: e.METRICS_PORT },
     corsOrigins: e.CORS_ORIGINS,
     trustedProxies: e.TRUSTED_PROXIES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

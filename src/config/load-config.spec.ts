@@ -47,7 +47,14 @@ describe('loadConfig', () => {
   it('has the documented defaults, shaped by concern', () => {
     const config = loadConfig({});
     expect(config.nodeEnv).toBe('development');
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000, corsOrigins: [], trustedProxies: [], shutdownGraceMs: 10_000 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      metrics: { host: '127.0.0.1', port: 9464 },
+      corsOrigins: [],
+      trustedProxies: [],
+      shutdownGraceMs: 10_000,
+    });
     expect(config.log.level).toBe('info');
     expect(config.smn.auth).toEqual({ mode: 'aksk', accessKey: '', secretKey: '', securityToken: undefined });
     expect(config.smn.upstream).toEqual({
@@ -89,6 +96,22 @@ describe('loadConfig', () => {
       'CHANGE_LOCK_WAIT_MS: must be less than CHANGE_DEADLINE_MS (the lock wait is a share of the whole change deadline)',
     ]);
     expect(problemsOf({ UPSTREAM_ATTEMPT_TIMEOUT_MS: '9000' })).toEqual(['UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_ATTEMPT_TIMEOUT_MS']);
+  });
+
+  it('serves metrics on a port of their own, 9464 on HOST by default; 0 is any free port, off none', () => {
+    expect(loadConfig({ HOST: '0.0.0.0' }).http.metrics).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(loadConfig({ METRICS_PORT: '0', METRICS_HOST: '127.0.0.2' }).http.metrics).toEqual({ host: '127.0.0.2', port: 0 });
+    expect(loadConfig({ METRICS_PORT: 'off' }).http.metrics).toBeUndefined();
+    // Both 0: two different free ports.
+    expect(loadConfig({ PORT: '0', METRICS_PORT: '0' }).http.metrics).toEqual({ host: '127.0.0.1', port: 0 });
+    for (const value of ['none', '-1', '70000', '1.5']) {
+      expect(problemsOf({ METRICS_PORT: value })).toEqual(['METRICS_PORT: must be a port number (0: any free port) or off']);
+    }
+    expect(problemsOf({ PORT: '8080', METRICS_PORT: '8080' })).toEqual([
+      'METRICS_PORT: must differ from PORT (8080): metrics have a listener of their own; off turns it off',
+    ]);
+    expect(loadConfig({ PORT: '8080', METRICS_PORT: '8080', METRICS_HOST: '127.0.0.2' }).http.metrics).toEqual({ host: '127.0.0.2', port: 8080 });
+    expect(problemsOf({ METRICS_POTR: '9000' })).toEqual([expect.stringContaining('METRICS_POTR: unknown variable (did you mean METRICS_PORT?)')]);
   });
 
   it('bounds every phase of an inbound connection, 10 s for headers and request by default, and never turns one off', () => {

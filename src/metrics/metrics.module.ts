@@ -3,20 +3,21 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { Gauge } from 'prom-client';
+import { AuditCheckpointStatus } from '../audit/audit-checkpoint-status';
 import { AuditStore } from '../audit/audit.store';
 import { AuthEvents } from '../auth/auth-events';
 import { RedisThrottlerStorage } from '../rate-limit/redis-throttler.store';
-import { UpstreamResilience } from '../smn/upstream-resilience';
-import { MetricsController } from './metrics.controller';
+import { IAM_RESILIENCE, UpstreamResilience } from '../smn/upstream-resilience';
+import { MetricsServer } from './metrics.server';
 import { MetricsService } from './metrics.service';
 
 const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2, isolated: 3 } as const;
 
+/** Collects the metrics and serves them on their own port (`MetricsServer`), never through the public API. */
 @Global()
 @Module({
-  controllers: [MetricsController],
-  providers: [MetricsService],
-  exports: [MetricsService],
+  providers: [MetricsService, MetricsServer],
+  exports: [MetricsService, MetricsServer],
 })
 export class MetricsModule implements OnModuleInit {
   constructor(
@@ -24,15 +25,19 @@ export class MetricsModule implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly authEvents: AuthEvents,
     private readonly resilience: UpstreamResilience,
+    @Inject(IAM_RESILIENCE) private readonly iamResilience: UpstreamResilience,
     @Inject(ThrottlerStorage) private readonly throttlerStorage: ThrottlerStorage,
     private readonly auditStore: AuditStore,
+    private readonly checkpoints: AuditCheckpointStatus,
   ) {}
 
   onModuleInit(): void {
     registerCircuitGauge(this.metrics, this.resilience);
     registerRedisGauge(this.metrics, this.throttlerStorage);
     registerIntentGauges(this.metrics, this.auditStore);
-    this.resilience.onRetry((event) => this.metrics.upstreamRetries.inc({ ...event }));
+    registerCheckpointGauges(this.metrics, this.checkpoints);
+    // One counter for both upstreams: SMN's retries and IAM's token fetches (service="SMN" / "IAM").
+    for (const resilience of [this.resilience, this.iamResilience]) resilience.onRetry((event) => this.metrics.upstreamRetries.inc({ ...event }));
     this.authEvents.onFailure((event) => {
       this.metrics.authFailures.inc({ reason: event.reason });
       if (event.reason === 'rate_limited_caller') this.metrics.rateLimitRejections.inc({ kind: 'caller' });
@@ -100,6 +105,33 @@ function registerIntentGauges(metrics: MetricsService, store: AuditStore): void 
     async collect() {
       const value = await read();
       if (value) this.set((value.oldestAgeMs ?? 0) / 1000);
+    },
+  });
+}
+
+/**
+ * The last checkpoint this instance published, read at scrape time. Before its first, the age counts from
+ * this instance's start and the seq is 0. An age that keeps growing past the checkpoint interval while records
+ * are appended means signed checkpoints no longer leave with the logs (with no new record there is nothing to
+ * checkpoint, and the age grows legitimately).
+ */
+function registerCheckpointGauges(metrics: MetricsService, checkpoints: AuditCheckpointStatus): void {
+  const startedAtMs = Date.now();
+  new Gauge({
+    name: 'audit_checkpoint_age_seconds',
+    help: "Seconds since this instance published its last signed audit checkpoint (before its first: since the instance's start).",
+    registers: [metrics.registry],
+    collect() {
+      const since = checkpoints.lastPublished()?.publishedAtMs ?? startedAtMs;
+      this.set(Math.max(0, Date.now() - since) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'audit_checkpoint_seq',
+    help: 'Chain length (seq) covered by the last signed audit checkpoint this instance published; 0 before its first.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(checkpoints.lastPublished()?.seq ?? 0);
     },
   });
 }

@@ -15,7 +15,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addServer('/')
     .addTag('SMS callbacks', 'The callback-event configuration of an SMN project (SMN ListSmsEvent, UpdateSmsEvent).')
     .addTag('Audit', 'The tamper-evident record of every change attempt.')
-    .addTag('Operations', 'Health and metrics, without authentication.')
+    .addTag('Operations', 'Health, without authentication.')
     .build();
   return withRequestIdHeader(
     SwaggerModule.createDocument(app, config, {

@@ -1,9 +1,9 @@
 import { HttpService } from '@nestjs/axios';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { IamTokenProvider } from './iam-token.provider';
 import { SignableRequest, createAkSkSigner } from './signing/aksk-signer';
-import { UpstreamResilience } from './upstream-resilience';
+import { IAM_RESILIENCE, UpstreamResilience } from './upstream-resilience';
 
 const TOKEN_HEADER = 'x-auth-token';
 
@@ -16,12 +16,10 @@ export class SmnRequestAuthorizer {
   private readonly authorize: (request: SignableRequest, projectId: string) => Promise<Record<string, string>>;
   private readonly tokens?: IamTokenProvider;
 
-  constructor(config: AppConfig, http: HttpService) {
+  constructor(config: AppConfig, http: HttpService, @Inject(IAM_RESILIENCE) iamResilience: UpstreamResilience) {
     const auth = config.smn.auth;
     if (auth.mode === 'token') {
-      // IAM's own breaker and retries, with SMN's numbers: an IAM outage must not open SMN's circuit.
-      const resilience = new UpstreamResilience(config.smn.upstream, 'IAM');
-      const tokens = new IamTokenProvider(http, auth, config.smn.upstream.attemptTimeoutMs, resilience);
+      const tokens = new IamTokenProvider(http, auth, config.smn.upstream.attemptTimeoutMs, iamResilience);
       this.tokens = tokens;
       this.authorize = async (_request, projectId) => ({ [TOKEN_HEADER]: await tokens.tokenFor(projectId) });
     } else {

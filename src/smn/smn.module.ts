@@ -4,7 +4,7 @@ import { SmnEndpoints } from './smn-endpoints';
 import { SmnHttpClient } from './smn-http.client';
 import { SmnRequestAuthorizer } from './smn-request-authorizer';
 import { SmnPort } from './smn.port';
-import { UpstreamResilience } from './upstream-resilience';
+import { IAM_RESILIENCE, UpstreamResilience } from './upstream-resilience';
 
 export interface SmnModuleOptions {
   /**
@@ -30,6 +30,8 @@ export class SmnModule {
         SmnEndpoints,
         SmnRequestAuthorizer,
         { provide: UpstreamResilience, inject: [AppConfig], useFactory: (config: AppConfig) => new UpstreamResilience(config.smn.upstream) },
+        // IAM's own breaker and retries, with SMN's numbers (token mode only calls it; cheap otherwise: no policy until a call).
+        { provide: IAM_RESILIENCE, inject: [AppConfig], useFactory: (config: AppConfig) => new UpstreamResilience(config.smn.upstream, 'IAM') },
         SmnHttpClient,
         {
           provide: SmnPort,
@@ -37,7 +39,7 @@ export class SmnModule {
           useFactory: (client: SmnHttpClient, ...wrapArgs: unknown[]) => (options.wrapPort ? options.wrapPort(client, ...wrapArgs) : client),
         },
       ],
-      exports: [SmnPort, SmnEndpoints, UpstreamResilience],
+      exports: [SmnPort, SmnEndpoints, UpstreamResilience, IAM_RESILIENCE],
     };
   }
 }

@@ -29,6 +29,13 @@ export interface RetryEvent {
   reason: string;
 }
 
+/**
+ * The DI token of IAM's resilience (token mode's fetches): a second instance with IAM's own breaker, so that an
+ * IAM outage does not open SMN's circuit, and provided rather than built inside the authorizer so that its
+ * retries reach the same observers (metrics) as SMN's.
+ */
+export const IAM_RESILIENCE = Symbol('IAM_RESILIENCE');
+
 export class UpstreamResilience {
   private readonly policies = new Map<string, { policy: IPolicy; breaker: CircuitBreakerPolicy }>();
   private readonly retryListeners: Array<(event: RetryEvent) => void> = [];

@@ -20,15 +20,15 @@ import {
 } from '../support/audit-backend';
 
 /** How many stale-intent sweeps an instance has run (the audit store port is metered). */
-async function sweepsOf(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function sweepsOf(child: { scrape(): Promise<string> }): Promise<number> {
+  const text = await child.scrape();
   return Number(/^audit_write_duration_seconds_count\{operation="finalizeStaleIntents"\} (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 
 /** Waits until the instance has swept at least `n` more times: time passing is the subject here. */
-async function moreSweeps(url: string, n: number): Promise<void> {
-  const start = await sweepsOf(url);
-  await waitFor(`${n} more sweeps at ${url}`, async () => (await sweepsOf(url)) >= start + n);
+async function moreSweeps(child: { url: string; scrape(): Promise<string> }, n: number): Promise<void> {
+  const start = await sweepsOf(child);
+  await waitFor(`${n} more sweeps at ${child.url}`, async () => (await sweepsOf(child)) >= start + n);
 }
 
 async function eventsOf(url: string, requestId: string): Promise<AuditRecord[]> {
@@ -122,7 +122,7 @@ describe.each(storeKinds())('an instance killed between intent and upstream answ
     // all it knows the request is still in flight somewhere, and it waits.
     const second = await start({ AUDIT_STALE_MARGIN_MS: '600000' });
     if (kind === 'pglite') expect(lockOwner(backend)).toBe(second.process.pid); // the dead process's lock taken over
-    await moreSweeps(second.url, 3);
+    await moreSweeps(second, 3);
     expect(await eventsOf(second.url, crashed)).toEqual([]);
     await stop(second);
 
@@ -150,7 +150,7 @@ describe.each(storeKinds())('an instance killed between intent and upstream answ
       duration_ms: null,
     });
     // Later sweeps do not record it again.
-    await moreSweeps(third.url, 3);
+    await moreSweeps(third, 3);
     expect(await eventsOf(third.url, crashed)).toHaveLength(1);
 
     // A graceful stop (README, shutdown) lets the PUT in flight finish and writes its final record itself.
@@ -259,7 +259,7 @@ postgresOnly("a live instance's intent on a shared PostgreSQL database", () => {
     const store = storeOf(busy);
     await waitFor('the intent of the PUT in flight', async () => (await intentCount(store, id)) === 1);
 
-    await moreSweeps(sweeper.url, 3);
+    await moreSweeps(sweeper, 3);
     expect(await intentCount(store, id)).toBe(1);
     expect(await recordsOf(store, id)).toEqual([]);
 

@@ -59,8 +59,12 @@ describe('auth contract with the development key (nothing configured, not produc
     expectUnauthenticated(await c.put(`${callbackPath()}${query}`, SEED_BODY, { key, headers }), challenge);
   });
 
-  it.each(['/health/live', '/health/ready', '/metrics'])('%s needs no credentials', async (path) => {
+  it.each(['/health/live', '/health/ready'])('%s needs no credentials', async (path) => {
     expect((await c.get(path, { key: null })).statusCode).toBe(200);
+  });
+
+  it('does not serve /metrics on the public port (they have a listener of their own), with or without credentials', async () => {
+    for (const key of [null, DEV_KEY]) expectEnvelope(await c.get('/metrics', { key }), 404, 'BFF.NOT_FOUND');
   });
 });
 
@@ -160,7 +164,7 @@ describe('auth contract: rate limits', () => {
   });
 
   it("shows the audit backlog in the metrics: pending intents and the oldest one's age", async () => {
-    const scrape = async () => (await c.inject({ method: 'GET', url: '/metrics' })).body;
+    const scrape = () => c.scrape();
     expect(await scrape()).toMatch(/^audit_pending_intents 0$/m);
     expect(await scrape()).toMatch(/^audit_oldest_intent_age_seconds 0$/m);
     // An intent whose final record is not written yet.
@@ -172,7 +176,7 @@ describe('auth contract: rate limits', () => {
   });
 
   it('counts the 429s by budget in the metrics', async () => {
-    const metrics = (await c.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = await c.scrape();
     // The two tests above: one caller over its budget, one source IP over its failed-authentication budget.
     expect(metrics).toMatch(/^rate_limit_rejections_total\{kind="caller"\} 1$/m);
     expect(metrics).toMatch(/^rate_limit_rejections_total\{kind="ip"\} 1$/m);

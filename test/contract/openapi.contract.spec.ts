@@ -24,8 +24,13 @@ describe('the committed spec and the served routes', () => {
       .map((route) => `${route.method} ${route.url}`);
 
   it('documents every route the app serves', () => {
-    expect(served()).toEqual(expect.arrayContaining(['GET /health/live', 'GET /metrics', 'PUT /v2/:project_id/notifications/sms/callback']));
+    expect(served()).toEqual(expect.arrayContaining(['GET /health/live', 'PUT /v2/:project_id/notifications/sms/callback']));
     expect(served().filter((route) => !documented.includes(route))).toEqual([]);
+  });
+
+  it('serves no /metrics on the public port, and so documents none (they have a listener of their own)', () => {
+    expect(served()).not.toContain('GET /metrics');
+    expect(documented).not.toContain('GET /metrics');
   });
 
   it('documents no route the app does not serve', () => {

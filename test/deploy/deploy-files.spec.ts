@@ -17,6 +17,9 @@ interface ComposeService {
   volumes?: string[];
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
+  expose?: string[];
+  ports?: string[];
+  profiles?: string[];
 }
 interface Compose {
   services: Record<string, ComposeService>;
@@ -63,20 +66,40 @@ describe('deployment files', () => {
     const config = loadConfig(env);
     expect(config.nodeEnv).toBe('production');
     expect(config.auth.apiKeys.map((k) => k.sha256)).toEqual([createHash('sha256').update(apiKey!).digest('hex')]);
+    // Scrapable from the compose network: on HOST (0.0.0.0), not on a loopback address.
+    expect(config.http.metrics).toEqual({ host: '0.0.0.0', port: 9464 });
   });
 
   it('has a healthcheck for every service, and starts each after what it depends on is healthy', () => {
     const services = Object.entries(compose.services);
-    expect(services.map(([name]) => name).sort()).toEqual(['bff', 'emulator', 'lb', 'postgres', 'redis']);
+    expect(services.map(([name]) => name).sort()).toEqual(['bff', 'emulator', 'lb', 'postgres', 'prometheus', 'redis']);
     for (const [name, service] of services) expect({ name, healthcheck: Boolean(service.healthcheck?.test?.length) }).toEqual({ name, healthcheck: true });
     for (const [, service] of services) for (const dependency of Object.values(service.depends_on ?? {})) expect(dependency.condition).toBe('service_healthy');
-    for (const volume of compose.services.lb.volumes ?? []) expect(() => statSync(join(ROOT, volume.split(':')[0]))).not.toThrow();
+    for (const [, service] of services) for (const volume of service.volumes ?? []) expect(() => statSync(join(ROOT, volume.split(':')[0]))).not.toThrow();
   });
 
-  it('the load balancer does not route /metrics nor /docs', () => {
+  it('the load balancer proxies the public port only (never the metrics port) and does not route /docs', () => {
     const nginx = read('deploy/nginx.conf');
-    expect(nginx).toMatch(/location = \/metrics \{ return 404; \}/);
+    expect([...nginx.matchAll(/^\s*server (\S+);/gm)].map((m) => m[1])).toEqual(['bff:3000']);
+    expect(nginx).not.toContain('9464');
     expect(nginx).toMatch(/location \^~ \/docs \{ return 404; \}/);
+    expect(compose.services.lb.ports).toEqual(['3000:3000']);
+  });
+
+  it('Prometheus scrapes every replica on the metrics port the BFF listens on, which the image exposes', () => {
+    const bff = compose.services.bff;
+    const port = bff.environment!.METRICS_PORT;
+    expect(port).toBe('9464');
+    expect(bff.expose).toContain(port);
+    expect(compose.services.prometheus.profiles).toEqual(['monitoring']);
+    const prometheus = load(read('deploy/prometheus.yml')) as {
+      scrape_configs: Array<{ dns_sd_configs: Array<{ names: string[]; type: string; port: number }> }>;
+    };
+    expect(prometheus.scrape_configs.flatMap((job) => job.dns_sd_configs)).toEqual([
+      expect.objectContaining({ names: ['bff'], type: 'A', port: Number(port) }),
+    ]);
+    expect(read('Dockerfile')).toMatch(/^EXPOSE 3000 9464$/m);
+    expect(read('Dockerfile')).toMatch(/^ENV .*\bMETRICS_PORT=9464\b/m);
   });
 
   it('the image checks readiness, runs as non-root with production dependencies, on the Node major the tests run on', () => {

@@ -11,6 +11,8 @@ const SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ type: 'pk
 const PRODUCTION = {
   NODE_ENV: 'production',
   PORT: '0',
+  // A BFF on this machine may hold the default.
+  METRICS_PORT: '0',
   SMN_PROJECTS: 'f96188c7ccaf4ffba0c9aa149ab2bd57=cn-north-4',
   SMN_ACCESS_KEY: 'ak',
   SMN_SECRET_KEY: 'sk',

@@ -58,7 +58,7 @@ describe('upstream resilience', () => {
       const calls = await smnCalls(h, 'PUT');
       expect(calls.map((c) => c.status)).toEqual([503, 503, 200]);
       // Both retries counted, by operation and the failure that caused them.
-      const metrics = (await h.api.get('/metrics').expect(200)).text;
+      const metrics = await h.scrape();
       expect(metrics).toMatch(/^upstream_retries_total\{service="SMN",operation="updateSmsCallbacks",reason="SmnUnavailableError"\} 2$/m);
     });
 

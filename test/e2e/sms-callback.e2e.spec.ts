@@ -124,8 +124,9 @@ describe('SMS callbacks end to end (BFF ↔ emulator over HTTP)', () => {
       .put(CALLBACK_PATH)
       .send({ callback: [{ event_type: 'sms_fail_event', topic_urn: urn('missing') }] })
       .expect(400);
-    const res = await h.api.get('/metrics').expect(200);
-    expect(res.headers['content-type']).toContain('text/plain');
+    // On the metrics listener, not the public port (which answers 404 in the envelope).
+    await h.api.get('/metrics').expect(404, /BFF\.NOT_FOUND/);
+    const res = { text: await h.scrape() };
     expect(res.text).toMatch(/http_request_duration_seconds_count\{method="PUT",route="\/v2\/:project_id\/notifications\/sms\/callback",status="200"\} [1-9]/);
     expect(res.text).toMatch(/smn_request_duration_seconds_count\{operation="updateSmsCallbacks",outcome="ok"\} [1-9]/);
     expect(res.text).toMatch(/smn_request_duration_seconds_count\{operation="updateSmsCallbacks",outcome="SMN.0141"\} [1-9]/);

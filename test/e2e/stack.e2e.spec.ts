@@ -8,6 +8,7 @@ import { RunningStack, startStack } from '../../scripts/stack';
 import { assertBuilt, newRequestId, postgresAvailable, recordsOf } from '../support/audit-backend';
 import { createTestSchema, TestSchema } from '../support/audit-databases';
 import { CALLBACK_PATH, SEED_BODY } from '../support/bff-harness';
+import { sample, scrapeMetrics } from '../support/metrics-scrape';
 import { childEnv } from '../support/test-run';
 
 const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
@@ -17,7 +18,7 @@ const LIMIT = 150;
  * `npm run stack` as an operator runs it: the emulator, two production-mode instances on PostgreSQL and
  * Redis, a round-robin balancer. 200 mixed requests through the balancer with one caller whose budget is
  * 150: both instances serve, the budget is shared (150 answered, 50 refused, not 300 answered), every PUT
- * answered has exactly one record, and the chain verifies.
+ * answered has exactly one record, and the chain verifies; each instance's metrics are on a port of its own.
  */
 (postgresAvailable() ? describe : describe.skip)('npm run stack', () => {
   let dir: string;
@@ -87,5 +88,13 @@ const LIMIT = 150;
     } finally {
       await store.close();
     }
+
+    // Each instance is scraped on a metrics port of its own, which the balancer does not route: together
+    // they saw every refusal once.
+    expect(new Set(stack.metrics.map((url) => new URL(url).port)).size).toBe(2);
+    const scraped = await Promise.all(stack.metrics.map(scrapeMetrics));
+    expect(scraped.map((text) => sample(text, 'rate_limit_rejections_total', { kind: 'caller' }) ?? 0).reduce((a, b) => a + b)).toBe(200 - LIMIT);
+    const viaBalancer = await fetch(`${stack.url}/metrics`);
+    expect({ status: viaBalancer.status, code: ((await viaBalancer.json()) as { code: string }).code }).toEqual({ status: 404, code: 'BFF.NOT_FOUND' });
   }, 120_000);
 });

@@ -26,7 +26,8 @@ function dataDir(): string {
 /** The built server with `env`, outside the repository (no developer .env), until it exits. */
 function runServer(env: Record<string, string>): Promise<Run> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir(), ...env },
+    // Both ports ephemeral: a BFF on this machine may hold the defaults.
+    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir(), ...env },
     cwd: tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -88,6 +89,23 @@ describe('start-up failures', () => {
     }
   });
 
+  it('a metrics port in use is refused the same way, naming its own variables', async () => {
+    const holder = await listening();
+    try {
+      const { port } = holder.address() as { port: number };
+      const run = await runServer({ METRICS_PORT: String(port) });
+      expectOneLineRefusal(run, new RegExp(`^Port ${port} on 127\\.0\\.0\\.1 is already in use \\(METRICS_PORT, METRICS_HOST\\): `));
+      expect(run.stdout).not.toContain('Starting Nest application');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it('a metrics address that is not one of this machine', async () => {
+    const run = await runServer({ METRICS_HOST: '192.0.2.1' });
+    expectOneLineRefusal(run, /^METRICS_HOST 192\.0\.2\.1 is not an address of this machine/);
+  });
+
   it('an audit signing key that is no PEM private key', async () => {
     const run = await runServer({ AUDIT_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----\nnot-a-key\n-----END PRIVATE KEY-----\n' });
     expectOneLineRefusal(run, /^The audit signing key \(AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE\) is not a readable private key/);
@@ -119,7 +137,7 @@ describe('start-up failures', () => {
 describe('a good start', () => {
   it('prints the banner once, last, after the server listens', async () => {
     const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir() },
+      env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir() },
       cwd: tmpdir(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -141,6 +159,9 @@ describe('a good start', () => {
     expect(stdout.indexOf('  Swagger UI:', banner + 1)).toBe(-1);
     expect(stdout.indexOf('"msg":"sms-callback-bff listening"')).toBeGreaterThan(-1);
     expect(stdout.indexOf('"msg":"sms-callback-bff listening"')).toBeLessThan(banner);
+    // It names the metrics listener (a port of its own).
+    const metrics = /^ {2}Metrics: +(http:\/\/127\.0\.0\.1:\d+\/metrics) /m.exec(stdout.slice(banner))?.[1];
+    expect(metrics).toEqual(expect.any(String));
     // Nothing but the shutdown lines after it.
     const after = stdout
       .slice(banner)

@@ -54,7 +54,7 @@ async function put(child: ChildBff, via: 'A' | 'B', project: string, id: string)
 
 /** How many stale-intent sweeps an instance has finished (the store port is metered). */
 async function sweepsOf(child: ChildBff): Promise<number> {
-  const text = await (await conformingFetch(`${child.url}/metrics`)).text();
+  const text = await child.scrape();
   return Number(/^audit_write_duration_seconds_count\{operation="finalizeStaleIntents"\} (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 

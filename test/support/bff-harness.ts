@@ -8,7 +8,9 @@ import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../src/app.factory';
 import { DEMO_PROJECT, loadConfig } from '../../src/config/load-config';
 import { DEMO_CREDENTIALS, DEMO_IAM_USER, EmulatorOptions, RunningEmulator, startEmulator } from '../../src/emulator/emulator';
+import { MetricsServer } from '../../src/metrics/metrics.server';
 import { createTestSchema, seedPgliteDir, TestSchema } from './audit-databases';
+import { scrapeMetrics } from './metrics-scrape';
 
 export const PROJECT_ID = DEMO_PROJECT.id;
 export const REGION = DEMO_PROJECT.region;
@@ -30,6 +32,10 @@ export interface Harness {
   app: NestFastifyApplication;
   /** Base URL of the listening BFF. */
   url: string;
+  /** `GET /metrics` on the BFF's metrics listener (an ephemeral port of its own); undefined with METRICS_PORT=off. */
+  metricsUrl?: string;
+  /** The metrics text, scraped from the metrics listener (fails unless it answers 200). */
+  scrape(): Promise<string>;
   /** supertest on the BFF, sending the development API key with every request. */
   api: TestAgent;
   emulator: RunningEmulator;
@@ -69,6 +75,8 @@ export async function startHarness(env: Record<string, string> = {}, emulatorOpt
     ...(schema ? { DATABASE_URL: schema.databaseUrl } : {}),
     UPSTREAM_BACKOFF_BASE_MS: '10',
     UPSTREAM_BACKOFF_MAX_MS: '50',
+    // Any free port: suites run side by side, and a BFF on this machine may hold the default.
+    METRICS_PORT: '0',
     ...env,
   });
   const logs: Array<Record<string, unknown>> = [];
@@ -77,9 +85,12 @@ export async function startHarness(env: Record<string, string> = {}, emulatorOpt
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  const metricsUrl = app.get(MetricsServer).url;
   return {
     app,
     url: `http://127.0.0.1:${port}`,
+    metricsUrl,
+    scrape: () => scrapeMetrics(metricsUrl),
     api: request.agent(`http://127.0.0.1:${port}`).set('X-Api-Key', DEV_KEY),
     emulator,
     logs,

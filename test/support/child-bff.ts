@@ -3,12 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedPgliteDir } from './audit-databases';
+import { scrapeMetrics } from './metrics-scrape';
 import { childEnv } from './test-run';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
 export interface ChildBff {
   url: string;
+  /** `GET /metrics` on the child's metrics listener (from its listening line); undefined with METRICS_PORT=off. */
+  metricsUrl?: string;
+  /** The metrics text, scraped from the metrics listener (fails unless it answers 200). */
+  scrape(): Promise<string>;
   process: ChildProcess;
   /** Everything the process printed so far. */
   output(): string;
@@ -27,18 +32,31 @@ export async function startChildBff(env: Record<string, string>): Promise<ChildB
   const ownDataDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'child-bff-')) : undefined;
   if (ownDataDir && !env.DATABASE_URL) seedPgliteDir(join(ownDataDir, 'audit'));
   const child = spawn(process.execPath, [MAIN], {
-    env: childEnv({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}), ...env }),
+    // Both ports ephemeral: suites run side by side, and a BFF on this machine may hold the defaults.
+    env: childEnv({
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+      ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}),
+      ...env,
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (ownDataDir) child.once('exit', () => rmSync(ownDataDir, { recursive: true, force: true }));
   let output = '';
   // 'close', not 'exit': only then has everything the process printed been read.
   const exited = new Promise<number | string>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal ?? -1)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = await new Promise<{ url: string; metricsUrl?: string }>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /"url":"(http:[^"]+)"[^\n]*"msg":"sms-callback-bff listening"/.exec(output);
-      if (match) resolve(match[1]);
+      // The whole line (up to its newline), so that a chunk that cuts it short is not parsed.
+      const match = /^(\{.*"msg":"sms-callback-bff listening".*\})\n/m.exec(output);
+      if (match) {
+        const line = JSON.parse(match[1]) as { url: string; metrics?: string };
+        resolve({ url: line.url, metricsUrl: line.metrics });
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -65,5 +83,5 @@ export async function startChildBff(env: Record<string, string>): Promise<ChildB
       child.stderr.on('data', check);
       check();
     });
-  return { url, process: child, output: () => output, waitForOutput, exited };
+  return { ...listening, scrape: () => scrapeMetrics(listening.metricsUrl), process: child, output: () => output, waitForOutput, exited };
 }

@@ -10,6 +10,7 @@ import { AuditStore } from '../../../src/audit/audit.store';
 import type { AuditRecord } from '../../../src/audit/audit.types';
 import { verifyAuditChain } from '../../../src/audit/verify-audit-chain';
 import { PinoNestLogger } from '../../../src/common/logger';
+import { MetricsService } from '../../../src/metrics/metrics.service';
 import { DEVELOPMENT_API_KEY } from '../../../src/auth/auth.options';
 import type { AppConfig } from '../../../src/config/app-config';
 import { loadConfig } from '../../../src/config/load-config';
@@ -80,6 +81,11 @@ export interface ContractApp {
   recordsOf(requestId: string): AuditRecord[];
   /** Recomputes the chain and checks every signature with the app's key. */
   verifyChain(): ReturnType<typeof verifyAuditChain>;
+  /**
+   * The text the metrics listener would serve, read from the registry: the contract app opens no socket
+   * (METRICS_PORT=off); the listener itself is tested with real ports (test/e2e/metrics.e2e.spec.ts).
+   */
+  scrape(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -121,6 +127,7 @@ export async function startContractApp(options: ContractAppOptions = {}): Promis
     SMN_ACCESS_KEY: 'contract-test-ak',
     SMN_SECRET_KEY: 'contract-test-sk',
     AUDIT_SIGNING_KEY: testSigningKey(),
+    METRICS_PORT: 'off',
     // Unused by the memory store; set so that nothing could default to ./data.
     DATA_DIR: '/nonexistent/contract-tests',
     CHANGE_LOCK_WAIT_MS: '200',
@@ -182,6 +189,7 @@ export async function startContractApp(options: ContractAppOptions = {}): Promis
         : inject({ method: 'PUT', url: path, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headersOf(request) } }),
     recordsOf: (requestId) => store.recordsOf(requestId),
     verifyChain: () => verifyAuditChain(store, app.get(AuditSigningKey).publicKey),
+    scrape: () => app.get(MetricsService).registry.metrics(),
     close: () => app.close(),
   };
 }
