@@ -173,7 +173,7 @@ describe.each(storeKinds())('an instance killed between intent and upstream answ
     const cli = await runVerifyCli(backend.processEnv());
     expect(cli.stdout.trim()).toMatch(/^audit chain intact: 2 records \(without a saved checkpoint/);
     expect(cli.code).toBe(0);
-  });
+  }, 120_000); // three lives of the server, each a process start (several seconds for PGlite on a busy machine)
 });
 
 describe('SIGTERM with a PUT in flight on a keep-alive connection', () => {
