@@ -10,6 +10,10 @@ RUN npm run build && npm prune --omit=dev
 FROM node:20-slim
 # Metrics on a port of their own (README, Metrics), on HOST: scrapable from outside the container.
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 METRICS_PORT=9464
+# The live heap is ~45 MB; without a cap V8 lets old space grow lazily to 230–300 MB RSS under load. At 128 MB
+# the RSS stays at 145–175 MB for the same CPU per request (docs/performance.md, Memory). npm run bench runs the
+# BFF with this value.
+ENV NODE_OPTIONS=--max-old-space-size=128
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Agent, request } from 'undici';
@@ -59,6 +59,11 @@ const SERVER_CORE = 0;
 /** Each audit record is also logged as one structured line (README, Audit): how the bench sees audit is on. */
 const AUDIT_LINE = '"msg":"audit record"';
 const LOAD_CORE = 1;
+/** The NODE_OPTIONS the image sets (Dockerfile `ENV NODE_OPTIONS=…`): the BFF is measured as deployed. */
+const DEPLOYED_NODE_OPTIONS = /^ENV NODE_OPTIONS=(.+)$/m
+  .exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1]
+  ?.trim()
+  .replace(/^"(.*)"$/, '$1');
 
 const env = process.env;
 const settings = {
@@ -374,7 +379,9 @@ async function main(): Promise<number> {
     `layout: ${pinned ? `server core ${SERVER_CORE}, load generator core ${LOAD_CORE}, emulator core ${settings.emulatorCore}` : 'unpinned'}; ${settings.durationSeconds} s per scenario after ${settings.warmupSeconds} s warm-up; PUT body ${Buffer.byteLength(PUT_BODY)} bytes`,
   );
   out.push(
-    `BFF: NODE_ENV=production, LOG_LEVEL=info (JSON lines to a pipe the harness drains), upstream client as built; features: ${Object.entries(features ?? {})
+    `BFF: NODE_ENV=production, NODE_OPTIONS=${DEPLOYED_NODE_OPTIONS ?? '(none)'} (the image's), LOG_LEVEL=info (JSON lines to a pipe the harness drains), upstream client as built; features: ${Object.entries(
+      features ?? {},
+    )
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   );
@@ -461,7 +468,7 @@ function startBff(o: BffStart): PinnedChild {
     '--require',
     join(snapshot, 'scripts/bench/lock-timing-preload.js'),
   ];
-  const passed = Object.fromEntries(
+  const passed: Record<string, string | undefined> = Object.fromEntries(
     Object.entries(env)
       .filter(([name]) => name.startsWith('BENCH_BFF_'))
       .map(([name, value]) => [name.slice('BENCH_BFF_'.length), value]),
@@ -501,6 +508,8 @@ function startBff(o: BffStart): PinnedChild {
       ...(o.store === 'postgres' ? { DATABASE_URL: settings.databaseUrl } : {}),
       ...(o.profileDir ? { BENCH_CPU_PROFILE_DIR: o.profileDir } : {}),
       BENCH_LOCK_STATS_PORT: String(o.lockStatsPort),
+      // As deployed: the image's V8 flags (Dockerfile), unless BENCH_BFF_NODE_OPTIONS says otherwise.
+      NODE_OPTIONS: DEPLOYED_NODE_OPTIONS,
       ...passed,
     },
   });
