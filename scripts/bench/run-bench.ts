@@ -60,10 +60,12 @@ const SERVER_CORE = 0;
 const AUDIT_LINE = '"msg":"audit record"';
 const LOAD_CORE = 1;
 /** The NODE_OPTIONS the image sets (Dockerfile `ENV NODE_OPTIONS=…`): the BFF is measured as deployed. */
-const DEPLOYED_NODE_OPTIONS = /^ENV NODE_OPTIONS=(.+)$/m
-  .exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1]
-  ?.trim()
-  .replace(/^"(.*)"$/, '$1');
+const DEPLOYED_NODE_OPTIONS = existsSync(join(ROOT, 'Dockerfile'))
+  ? /^ENV NODE_OPTIONS=(.+)$/m
+      .exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1]
+      ?.trim()
+      .replace(/^"(.*)"$/, '$1')
+  : undefined;
 
 const env = process.env;
 const settings = {
