@@ -13,7 +13,9 @@ export interface PortReservation {
  */
 export async function reservePort(http: { host: string; port: number }): Promise<PortReservation> {
   if (http.port === 0) return { release: () => Promise.resolve() };
-  const server = createServer();
+  // A client that connects meanwhile (a readiness probe) is hung up on: close() waits for open connections,
+  // and a keep-alive probe would otherwise hold the start forever.
+  const server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(listenFailure(error, http) ?? error));
     server.listen({ host: http.host, port: http.port, exclusive: true }, resolve);
