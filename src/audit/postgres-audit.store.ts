@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, PostgresPool, PostgresPoolClient } from 'kysely';
 import { Pool, PoolClient, PoolConfig } from 'pg';
 import { AuditDatabase } from './audit-database';
-import { AuditTimeoutError, ProjectBusyError, within } from './audit-errors';
+import { AuditTimeoutError, isConnectionFault, ProjectBusyError, within } from './audit-errors';
+import { ChainSqlPool } from './chain-appender';
 import { KyselyAuditStore } from './kysely-audit.store';
 import { ProjectLock } from './project-locks';
 
@@ -31,10 +32,11 @@ export interface PostgresAuditStoreOptions {
 export class PostgresAuditStore extends KyselyAuditStore {
   private constructor(
     db: Kysely<AuditDatabase>,
+    pool: ChainSqlPool,
     private readonly lockPool: Pool,
     private readonly statementTimeoutMs: number,
   ) {
-    super(db);
+    super(db, pool);
   }
 
   /** Connects lazily: `migrate()` or the first query finds out whether the database answers. */
@@ -55,8 +57,9 @@ export class PostgresAuditStore extends KyselyAuditStore {
     // An idle connection that drops emits 'error' on the pool; the next query fails and is reported by its caller.
     pool.on('error', () => undefined);
     lockPool.on('error', () => undefined);
-    const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: faultTolerantPool(pool) }) });
-    return Promise.resolve(new PostgresAuditStore(db, lockPool, timeoutMs));
+    const queries = faultTolerantPool(pool);
+    const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: queries }) });
+    return Promise.resolve(new PostgresAuditStore(db, queries as unknown as ChainSqlPool, lockPool, timeoutMs));
   }
 
   /** The schema the audit tables live in (the search path's first), once known. */
@@ -173,7 +176,9 @@ function faultTolerantPool(pool: Pool): PostgresPool {
       }) as PostgresPoolClient['query'];
       return {
         query,
-        release: () => {
+        // `error`: the caller found the connection unusable (e.g. a transaction it could not roll back).
+        release: (error?: unknown) => {
+          if (error instanceof Error) broken ??= error;
           // The listener stays on a destroyed client: pg may still report its end after release.
           if (!broken) client.off('error', onError);
           client.release(broken);
@@ -182,12 +187,4 @@ function faultTolerantPool(pool: Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
-}
-
-/** Not a statement's own failure: the connection is gone, stalled, or the server ended the session. */
-function isConnectionFault(error: unknown): boolean {
-  const e = error as { severity?: string; code?: string };
-  if (!e || typeof e !== 'object') return true;
-  if (e.severity === undefined) return true; // thrown by the client (reset, read timeout, ended connection)
-  return typeof e.code === 'string' && (e.code.startsWith('08') || e.code.startsWith('57P'));
 }
