@@ -257,11 +257,7 @@ select id::text, null, true from existing`;
  * Chains `rows` after `head` (hashed and signed here, in order, under the caller's head lock) and inserts them,
  * or, if any of their ids is stored already, writes nothing and names those rows.
  */
-async function insertChained(
-  client: ChainSqlClient,
-  head: ChainHead,
-  rows: Row[],
-): Promise<{ written: [Row, AuditRecord][]; existing: Row[] }> {
+async function insertChained(client: ChainSqlClient, head: ChainHead, rows: Row[]): Promise<{ written: [Row, AuditRecord][]; existing: Row[] }> {
   // Taken under the lock, so recorded_at follows chain order within one clock.
   const recordedAt = new Date();
   const columns: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
@@ -296,13 +292,16 @@ async function insertChained(
   return { written, existing: [] };
 }
 
-
 /**
  * The store's unknown record of a swept intent row and the rows it claimed, chained like the rest; used by the
  * sweeper, in its own transaction under the same head lock.
  */
 export async function appendSwept(client: ChainSqlClient, head: ChainHead, records: NewAuditRecord[], signer: AuditSigner): Promise<AuditRecord[]> {
-  const pending = records.map((record): Row => ({ entry: { intentId: null, record, signer, resolve: () => undefined, reject: () => undefined }, record, claims: null }));
+  const pending = records.map((record): Row => ({
+    entry: { intentId: null, record, signer, resolve: () => undefined, reject: () => undefined },
+    record,
+    claims: null,
+  }));
   const { written, existing } = await insertChained(client, head, pending);
   if (!existing.length) return written.map(([, record]) => record);
   // An intent whose insert arrived after its attempt's final record (a stalled connection) is spent: chain the rest.
