@@ -29,11 +29,11 @@ export abstract class KyselyAuditStore extends AuditStore {
   protected constructor(
     /** Exposed for tools and tests that need raw SQL (e.g. tampering tests). */
     readonly db: Kysely<AuditDatabase>,
-    /** The pool under `db`: the chain appender speaks raw SQL to it (one statement per batch, prepared once). */
-    pool: ChainSqlPool,
+    /** Where the chain appender (and the sweeper) speak raw SQL: one statement per batch, prepared once per connection. */
+    appendPool: ChainSqlPool,
   ) {
     super();
-    this.appender = new ChainAppender(pool);
+    this.appender = new ChainAppender(appendPool);
   }
 
   /**

@@ -22,9 +22,9 @@ export interface PostgresAuditStoreOptions {
 /**
  * The PostgreSQL store for several instances. Project locks are session advisory locks, each held on a
  * connection of its own pool: work done under the lock (reading `before`, writing the intent) uses the
- * query pool, so lock holders can never starve it and deadlock.
+ * query pool, so lock holders can never starve it and deadlock. The chain appender has a connection of its own.
  *
- * A store fault fails one request, never the process: every client checked out of either pool has an
+ * A store fault fails one request, never the process: every client checked out of any of its pools has an
  * `'error'` listener (pg emits it on a dead connection, and an unhandled one ends the process), and a
  * client whose connection failed or timed out is destroyed rather than reused. PostgreSQL drops a dead
  * session's advisory locks with it, so the lock holder is told through `ProjectLock.lost`.
@@ -32,11 +32,11 @@ export interface PostgresAuditStoreOptions {
 export class PostgresAuditStore extends KyselyAuditStore {
   private constructor(
     db: Kysely<AuditDatabase>,
-    pool: ChainSqlPool,
+    private readonly appendPool: ChainSqlPool & { end(): Promise<void> },
     private readonly lockPool: Pool,
     private readonly statementTimeoutMs: number,
   ) {
-    super(db, pool);
+    super(db, appendPool);
   }
 
   /** Connects lazily: `migrate()` or the first query finds out whether the database answers. */
@@ -50,16 +50,21 @@ export class PostgresAuditStore extends KyselyAuditStore {
       idle_in_transaction_session_timeout: 2 * timeoutMs,
       keepAlive: true,
     };
-    const pool = new Pool({ ...common, max: options.poolMax ?? 10, statement_timeout: timeoutMs, query_timeout: timeoutMs + 1_000 });
+    const queryConfig: PoolConfig = { ...common, statement_timeout: timeoutMs, query_timeout: timeoutMs + 1_000 };
+    const pool = new Pool({ ...queryConfig, max: options.poolMax ?? 10 });
+    // The chain appender writes one batch at a time: one connection of its own is all it needs, and with it
+    // a batch never queues behind the changes' intent inserts for a connection of the query pool.
+    const appendPool = new Pool({ ...queryConfig, max: 1 });
     // Lock waits are bounded per acquisition (lock_timeout, and the wait for a free lock connection), not by
     // the statement timeout.
     const lockPool = new Pool({ ...common, max: options.lockPoolMax ?? 30, connectionTimeoutMillis: (options.lockWaitMs ?? 5_000) + timeoutMs });
     // An idle connection that drops emits 'error' on the pool; the next query fails and is reported by its caller.
     pool.on('error', () => undefined);
     lockPool.on('error', () => undefined);
-    const queries = faultTolerantPool(pool);
-    const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: queries }) });
-    return Promise.resolve(new PostgresAuditStore(db, queries as unknown as ChainSqlPool, lockPool, timeoutMs));
+    appendPool.on('error', () => undefined);
+    const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: faultTolerantPool(pool) }) });
+    const appends = faultTolerantPool(appendPool) as unknown as ChainSqlPool & { end(): Promise<void> };
+    return Promise.resolve(new PostgresAuditStore(db, appends, lockPool, timeoutMs));
   }
 
   /** The schema the audit tables live in (the search path's first), once known. */
@@ -118,7 +123,7 @@ export class PostgresAuditStore extends KyselyAuditStore {
   }
 
   protected async closeResources(): Promise<void> {
-    await this.lockPool.end();
+    await Promise.all([this.appendPool.end(), this.lockPool.end()]);
   }
 }
 
