@@ -24,11 +24,12 @@ export interface PgliteAuditStoreOptions {
 export class PgliteAuditStore extends KyselyAuditStore {
   private constructor(
     db: Kysely<AuditDatabase>,
-    pool: ChainSqlPool,
+    queryPool: ChainSqlPool,
+    appendPool: ChainSqlPool,
     private readonly pglite: PGlite,
     private readonly dataDirLock: DataDirLock,
   ) {
-    super(db, pool);
+    super(db, queryPool, appendPool);
   }
 
   /** Refuses (DataDirLockedError) when another live process has the directory open. */
@@ -38,7 +39,7 @@ export class PgliteAuditStore extends KyselyAuditStore {
       const pglite = await PGlite.create(join(options.dataDir, 'pgdata'));
       const pool = new Pool(createPgConfig(pglite));
       const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool }) });
-      return new PgliteAuditStore(db, pool as unknown as ChainSqlPool, pglite, lock);
+      return new PgliteAuditStore(db, pool as unknown as ChainSqlPool, pool as unknown as ChainSqlPool, pglite, lock);
     } catch (error) {
       lock.release();
       throw error;

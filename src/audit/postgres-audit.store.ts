@@ -32,11 +32,12 @@ export interface PostgresAuditStoreOptions {
 export class PostgresAuditStore extends KyselyAuditStore {
   private constructor(
     db: Kysely<AuditDatabase>,
+    queryPool: ChainSqlPool,
     private readonly appendPool: ChainSqlPool & { end(): Promise<void> },
     private readonly lockPool: Pool,
     private readonly statementTimeoutMs: number,
   ) {
-    super(db, appendPool);
+    super(db, queryPool, appendPool);
   }
 
   /** Connects lazily: `migrate()` or the first query finds out whether the database answers. */
@@ -62,9 +63,10 @@ export class PostgresAuditStore extends KyselyAuditStore {
     pool.on('error', () => undefined);
     lockPool.on('error', () => undefined);
     appendPool.on('error', () => undefined);
-    const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: faultTolerantPool(pool) }) });
+    const queries = faultTolerantPool(pool);
+    const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: queries }) });
     const appends = faultTolerantPool(appendPool) as unknown as ChainSqlPool & { end(): Promise<void> };
-    return Promise.resolve(new PostgresAuditStore(db, appends, lockPool, timeoutMs));
+    return Promise.resolve(new PostgresAuditStore(db, queries as unknown as ChainSqlPool, appends, lockPool, timeoutMs));
   }
 
   /** The schema the audit tables live in (the search path's first), once known. */
