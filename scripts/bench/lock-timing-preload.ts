@@ -7,10 +7,12 @@ import { createServer } from 'node:http';
  *
  * - lock wait: `lockProject` called → resolved (the lock is ours);
  * - lock held: resolved → its `release()` settled, i.e. the work under the lock (read before, If-Match,
- *   intent insert, upstream PUT, final record) plus the release (`pg_advisory_unlock` round trip on
- *   PostgreSQL, the in-process queue hand-off on PGlite);
- * - finalize: one chain append transaction (locks the one-row chain head FOR UPDATE, so appends of all
- *   projects are serial), waiting for the head included.
+ *   intent insert, upstream PUT, final record) plus the release: the `pg_advisory_unlock` round trip on
+ *   PostgreSQL, or nothing when the session lock is handed to the next waiter of the project in this
+ *   process (and on PGlite). The app no longer waits for that release before answering;
+ * - finalize: the chain append of one final record, from the `finalize` call to its stored record: the
+ *   wait for its batch (the chain appender writes the records queued meanwhile in one transaction that
+ *   locks the one-row chain head FOR UPDATE, so batches of all instances are serial) and that transaction.
  *
  * The store's prototype is patched on the first /reset, when the app has long loaded it: no module is
  * loaded early, so cold start and idle RSS are those of the app. Cost: two performance.now() and an

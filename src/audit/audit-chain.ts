@@ -49,11 +49,21 @@ export interface AuditSigner {
  * escape; an even run is an escaped backslash followed by a literal "u".
  */
 export function toJsonValue(value: unknown): JsonValue {
+  if (typeof value === 'object' && value !== null && produced.has(value)) return value as JsonValue;
   const text = JSON.stringify(value);
   if (text === undefined) return null;
   const clean = text.replace(/(\\+)u(0000|d[89a-f][0-9a-f]{2})/gi, (match, slashes: string) => (slashes.length % 2 === 1 ? `${slashes}ufffd` : match));
-  return JSON.parse(clean) as JsonValue;
+  const json = JSON.parse(clean) as JsonValue;
+  if (typeof json === 'object' && json !== null) produced.add(json);
+  return json;
 }
+
+/**
+ * Objects toJsonValue made: already in jsonb's form, so the intent, the record and the store normalising the
+ * same value again (a PUT's body is normalised four times on its way) cost a lookup, not a stringify and parse.
+ * They are fresh objects nobody else holds, and the audit code never mutates them.
+ */
+const produced = new WeakSet<object>();
 
 /**
  * Text as a PostgreSQL text column returns it: NUL cannot be stored and a lone surrogate would be

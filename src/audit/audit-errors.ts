@@ -35,3 +35,11 @@ export async function within<T>(work: Promise<T>, ms: number, what: string): Pro
     clearTimeout(timer);
   }
 }
+
+/** Not a statement's own failure: the connection is gone, stalled, or the server ended the session. */
+export function isConnectionFault(error: unknown): boolean {
+  const e = error as { severity?: string; code?: string };
+  if (!e || typeof e !== 'object') return true;
+  if (e.severity === undefined) return true; // thrown by the client (reset, read timeout, ended connection)
+  return typeof e.code === 'string' && (e.code.startsWith('08') || e.code.startsWith('57P'));
+}

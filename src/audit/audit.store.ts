@@ -20,14 +20,16 @@ export abstract class AuditStore {
   abstract writeIntent(intent: AuditIntent): Promise<void>;
 
   /**
-   * In one transaction: takes the chain lock, reads the head, claims the intent (if any), hashes and signs
-   * the record, inserts it and moves the head. When the intent was already swept as `unknown`, the record
-   * gets an id of its own and `amends` names the swept one. Returns the stored record.
+   * In one transaction (shared with the other records queued meanwhile, in call order): takes the chain lock,
+   * reads the head, claims the intent (if any), hashes and signs the record, inserts it and moves the head.
+   * A record whose id is stored already is not stored again: the stored one is returned. When the intent was
+   * already swept as `unknown`, the record gets an id of its own and `amends` names the swept one. Returns
+   * the stored record.
    */
   abstract finalize(intentId: string | null, record: NewAuditRecord, signer: AuditSigner): Promise<AuditRecord>;
 
   /**
-   * Turns into `unknown` records (each chained in its own transaction) the intents that nobody alive can
+   * Turns into `unknown` records (chained in transactions of up to 100) the intents that nobody alive can
    * still finish: those whose instance holds no unexpired lease, and those committed more than
    * `olderThanMs` ago by the database's clock. Returns the records written.
    */

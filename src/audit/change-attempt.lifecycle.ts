@@ -81,9 +81,14 @@ export class ChangeAttemptLifecycle implements OnModuleInit {
     const reserveMs = Math.min(this.options.statementTimeoutMs, this.options.changeDeadlineMs / 4);
     const budget = () => attempt.remainingMs() - reserveMs;
     let lock: ProjectLock | undefined;
+    // The upstream steps share one end (the deadline less the reserve), so one signal and one timer serve
+    // both, cleared when the change ends (AbortSignal.timeout's timers would live on for the whole deadline).
+    let upstreamTimer: NodeJS.Timeout | undefined;
     try {
       lock = await this.audit.lockProject(attempt.projectId, Math.min(this.options.lockWaitMs, budget()));
-      const before = await change.readBefore(AbortSignal.timeout(Math.max(1, budget())));
+      const upstream = new AbortController();
+      upstreamTimer = setTimeout(() => upstream.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), Math.max(1, budget()));
+      const before = await change.readBefore(upstream.signal);
       attempt.before = change.recordedBefore(before);
       change.check(before);
       assertHeld(lock);
@@ -91,7 +96,7 @@ export class ChangeAttemptLifecycle implements OnModuleInit {
       attempt.intentCommitted = true;
       assertHeld(lock);
       attempt.forwarded = true;
-      const result = await change.forward(AbortSignal.timeout(Math.max(1, budget())));
+      const result = await change.forward(upstream.signal);
       // Without the lock, another change may have interleaved: what this one did is not known for sure.
       if (lock.lost.aborted) throw lockLostAfterForwarding(lock.lost.reason);
       await this.finish(attempt, { ...outcomeOf(200, undefined, true), upstreamStatus: 200, upstreamRequestId: change.upstreamRequestId(result) });
@@ -105,7 +110,10 @@ export class ChangeAttemptLifecycle implements OnModuleInit {
       }
       throw error;
     } finally {
-      await lock?.release();
+      clearTimeout(upstreamTimer);
+      // Not awaited: the answer need not wait for the unlock round trip. The lock stays held until it lands,
+      // so the next change of the project, here or on another instance, still starts after it.
+      void lock?.release();
     }
   }
 
@@ -134,8 +142,10 @@ export class ChangeAttemptLifecycle implements OnModuleInit {
     await withRequestSpan(request, () => this.audit.finalize(null, record, timeoutMs));
   }
 
+  /** The attempt's columns, computed once the intent is written: its final record repeats them. */
   private intentOf(attempt: ChangeAttempt): AuditAttemptColumns {
-    return {
+    if (attempt.intentCommitted && attempt.columns) return attempt.columns;
+    return (attempt.columns = {
       id: attempt.id,
       request_id: attempt.requestId,
       started_at: attempt.startedAt.toISOString(),
@@ -147,7 +157,7 @@ export class ChangeAttemptLifecycle implements OnModuleInit {
       project_id: attempt.projectId,
       requested: toJsonValue(attempt.requested),
       before: attempt.before === undefined ? null : toJsonValue(attempt.before),
-    };
+    });
   }
 
   private recordOf(attempt: ChangeAttempt, outcome: AuditOutcomeDetails): NewAuditRecord {

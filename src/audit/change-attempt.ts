@@ -3,7 +3,7 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth/caller';
-import type { AuditActorKind } from './audit.types';
+import type { AuditActorKind, AuditAttemptColumns } from './audit.types';
 
 const AUDITED_CHANGE = 'auditedChange';
 
@@ -50,6 +50,8 @@ export class ChangeAttempt {
   recorded = false;
   /** The error that ended the attempt inside the change pipeline, with what its record needs. */
   failure?: unknown;
+  /** The intent's columns as written (the lifecycle's): the final record repeats them, computed once. */
+  columns?: AuditAttemptColumns;
 
   constructor(
     readonly requestId: string,

@@ -1,15 +1,15 @@
-import { Kysely, Selectable, sql, Transaction } from 'kysely';
-import { randomUUID } from 'node:crypto';
+import { Kysely, Selectable, sql } from 'kysely';
 import { BffError } from '../common/bff-error';
 import { ErrorCode } from '../common/error-codes';
-import { AuditSigner, chainHash, normaliseAttempt, recordBody } from './audit-chain';
+import { AuditSigner, normaliseAttempt } from './audit-chain';
 import { UNKNOWN_OUTCOME } from './attempt-outcome';
-import { AuditDatabase, AuditIntentsTable, AuditRecordsTable } from './audit-database';
+import { AuditDatabase, AuditIntentsTable } from './audit-database';
 import { migrateAuditSchema } from './audit.migrations';
 import { AuditStore } from './audit.store';
 import { AuditAttemptColumns, AuditIntent, AuditPage, AuditQuery, AuditRecord, NewAuditRecord } from './audit.types';
 import { ProjectBusyError } from './audit-errors';
 import { ProjectLock, ProjectQueues } from './project-locks';
+import { appendSwept, ChainAppender, ChainSqlPool, toRecord } from './chain-appender';
 
 export const MAX_QUERY_LIMIT = 200;
 const STALE_BATCH = 100;
@@ -24,11 +24,18 @@ export abstract class KyselyAuditStore extends AuditStore {
   private closed = false;
   private readonly queues = new ProjectQueues();
 
+  private readonly appender: ChainAppender;
+
   protected constructor(
     /** Exposed for tools and tests that need raw SQL (e.g. tampering tests). */
     readonly db: Kysely<AuditDatabase>,
+    /** The pool under `db`, for the statements of every PUT in raw SQL (prepared once per connection). */
+    private readonly queryPool: ChainSqlPool,
+    /** Where the chain appender (and the sweeper) speak raw SQL: one statement per batch, prepared once per connection. */
+    appendPool: ChainSqlPool,
   ) {
     super();
+    this.appender = new ChainAppender(appendPool);
   }
 
   /**
@@ -54,6 +61,8 @@ export abstract class KyselyAuditStore extends AuditStore {
     if (this.closed) return;
     this.closed = true;
     try {
+      // Appends already queued are written (each statement bounded by the statement timeout), then the pools end.
+      await this.appender.idle();
       await this.db.destroy();
     } finally {
       await this.closeResources();
@@ -63,55 +72,46 @@ export abstract class KyselyAuditStore extends AuditStore {
   async writeIntent(intent: AuditIntent): Promise<void> {
     this.ensureOpen();
     // Autocommit: the insert is committed (and durable) when it resolves.
-    await this.db
-      .insertInto('audit_intents')
-      .values({ ...attemptRow(intent), instance_id: intent.instance_id })
-      .execute();
+    const row = attemptRow(intent);
+    // On every PUT: a prepared statement on the raw pool (Kysely's compile of the insert cost more than the call).
+    const client = await this.queryPool.connect();
+    try {
+      await client.query({
+        name: 'audit-insert-intent',
+        text: INSERT_INTENT,
+        values: INTENT_COLUMNS.map((column) => (column === 'instance_id' ? intent.instance_id : row[column])),
+      });
+    } finally {
+      client.release();
+    }
   }
 
-  async finalize(intentId: string | null, record: NewAuditRecord, signer: AuditSigner): Promise<AuditRecord> {
+  finalize(intentId: string | null, record: NewAuditRecord, signer: AuditSigner): Promise<AuditRecord> {
     this.ensureOpen();
-    return this.db.transaction().execute(async (trx) => {
-      // Head first, then the intent: every path takes the locks in this order (no deadlocks). Under the
-      // head lock no other append runs, so what is read here stays true until the commit.
-      const head = await lockHead(trx);
-      let row = record;
-      const existing = await trx.selectFrom('audit_records').selectAll().where('id', '=', record.id).executeTakeFirst();
-      if (existing) {
-        // A retry of a write that did land (its answer was lost): stored once.
-        if (!(intentId !== null && sweptAsUnknown(existing) && record.http_status !== null)) return toRecord(existing);
-        // The sweeper got there first: the real outcome amends its `unknown` record, once.
-        const amendment = await trx.selectFrom('audit_records').selectAll().where('amends', '=', intentId).executeTakeFirst();
-        if (amendment) return toRecord(amendment);
-        row = { ...record, id: randomUUID(), amends: intentId };
-      } else if (intentId !== null) {
-        await trx.deleteFrom('audit_intents').where('id', '=', intentId).execute();
-      }
-      return append(trx, head, row, signer);
-    });
+    return this.appender.append(intentId, record, signer);
   }
 
   async finalizeStaleIntents(rule: { olderThanMs: number }, signer: AuditSigner): Promise<AuditRecord[]> {
     this.ensureOpen();
     // The database's clock decides, for every instance alike: no client clock skew can make it misfire.
-    const stale = sql<boolean>`(audit_intents.committed_at < now() - ${Math.round(rule.olderThanMs)}::int * interval '1 millisecond'
+    const stale = `(committed_at < now() - $1::int * interval '1 millisecond'
       or not exists (select 1 from audit_instance_leases l where l.instance_id = audit_intents.instance_id and l.expires_at > now()))`;
     const written: AuditRecord[] = [];
     for (;;) {
-      const batch = await this.db.selectFrom('audit_intents').select('id').where(stale).orderBy('committed_at').limit(STALE_BATCH).execute();
-      for (const { id } of batch) {
-        const record = await this.db.transaction().execute(async (trx) => {
-          const head = await lockHead(trx);
-          // Deleting claims the intent: a request finishing now, or another instance's sweeper,
-          // finds it gone, so each intent yields exactly one record.
-          const intent = await trx.deleteFrom('audit_intents').where('id', '=', id).where(stale).returningAll().executeTakeFirst();
-          // An intent whose insert arrived after its attempt's final record (a stalled connection) is spent.
-          if (!intent || (await recordExists(trx, intent.id))) return undefined;
-          return append(trx, head, unknownRecord(intent), signer);
+      const { records, claimed } = await this.appender.inTransaction(async (client, head) => {
+        // Deleting claims the intents: a request finishing now, or another instance's sweeper, finds them
+        // gone, so each intent yields exactly one record. Under the head lock, like every append.
+        const result = await client.query({
+          text: `delete from audit_intents where id in (select id from audit_intents where ${stale} order by committed_at limit ${STALE_BATCH})
+            and ${stale} returning *`,
+          values: [Math.round(rule.olderThanMs)],
         });
-        if (record) written.push(record);
-      }
-      if (batch.length < STALE_BATCH) return written;
+        const rows = (Array.isArray(result) ? result[0] : result).rows as unknown as Selectable<AuditIntentsTable>[];
+        rows.sort((a, b) => a.committed_at.getTime() - b.committed_at.getTime());
+        return { records: await appendSwept(client, head, rows.map(unknownRecord), signer), claimed: rows.length };
+      });
+      written.push(...records);
+      if (claimed < STALE_BATCH) return written;
     }
   }
 
@@ -132,19 +132,29 @@ export abstract class KyselyAuditStore extends AuditStore {
   async lockProject(projectId: string, waitMs: number): Promise<ProjectLock> {
     this.ensureOpen();
     const until = Date.now() + waitMs;
-    const leaveQueue = await this.queues.acquire(projectId, waitMs);
+    const turn = await this.queues.acquire(projectId, waitMs);
     try {
-      const left = until - Date.now();
-      // Our turn came at the very end of the wait: busy, not a store that failed to answer in no time.
-      if (left < MIN_LOCK_TRY_MS) throw new ProjectBusyError(waitMs / 1000);
-      const lock = await this.lockAcrossInstances(projectId, left);
+      let lock = turn.carried;
+      if (lock?.lost.aborted) {
+        // Handed over with a session that died meanwhile: dropped (its release destroys it), and taken anew.
+        await lock.release();
+        lock = undefined;
+      }
+      if (!lock) {
+        const left = until - Date.now();
+        // Our turn came at the very end of the wait: busy, not a store that failed to answer in no time.
+        if (left < MIN_LOCK_TRY_MS) throw new ProjectBusyError(waitMs / 1000);
+        lock = await this.lockAcrossInstances(projectId, left);
+      }
+      const held = lock;
       let released: Promise<void> | undefined;
       return {
-        lost: lock.lost,
-        release: () => (released ??= lock.release().finally(leaveQueue)),
+        lost: held.lost,
+        // The next change of this project in this process takes the lock as it is: no unlock and lock between.
+        release: () => (released ??= !held.lost.aborted && turn.handOver(held) ? Promise.resolve() : held.release().finally(turn.leave)),
       };
     } catch (error) {
-      leaveQueue();
+      turn.leave();
       throw error;
     }
   }
@@ -207,33 +217,25 @@ export abstract class KyselyAuditStore extends AuditStore {
   }
 }
 
-type Head = { seq: string; hash: string };
+/** The intent's columns, in the order of INSERT_INTENT's parameters. */
+const INTENT_COLUMNS = [
+  'id',
+  'instance_id',
+  'request_id',
+  'started_at',
+  'actor_kind',
+  'actor_subject',
+  'actor_client_id',
+  'source_ip',
+  'user_agent',
+  'project_id',
+  'requested',
+  'before',
+] as const satisfies readonly (keyof AuditIntent)[];
 
-/** The chain lock: the head row, locked until the transaction ends. */
-function lockHead(trx: Transaction<AuditDatabase>): Promise<Head> {
-  return trx.selectFrom('audit_chain_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
-}
-
-async function append(trx: Transaction<AuditDatabase>, head: Head, record: NewAuditRecord, signer: AuditSigner): Promise<AuditRecord> {
-  // Taken under the lock, so recorded_at follows chain order within one clock.
-  const body = recordBody(record, new Date());
-  const hash = chainHash(head.hash, body);
-  const signature = signer.sign(hash);
-  const { seq } = await trx
-    .insertInto('audit_records')
-    .values({
-      ...body,
-      requested: JSON.stringify(body.requested),
-      before: body.before === null ? null : JSON.stringify(body.before),
-      prev_hash: head.hash,
-      hash,
-      signature,
-    })
-    .returning('seq')
-    .executeTakeFirstOrThrow();
-  await trx.updateTable('audit_chain_head').set({ seq, hash }).where('id', '=', 1).execute();
-  return { ...body, seq: Number(seq), prev_hash: head.hash, hash, signature };
-}
+// Autocommit: the insert is committed (and durable) when it resolves. committed_at is the database's clock.
+const INSERT_INTENT = `insert into audit_intents (${INTENT_COLUMNS.join(', ')})
+  values (${INTENT_COLUMNS.map((column, i) => `$${i + 1}${column === 'requested' || column === 'before' ? '::jsonb' : ''}`).join(', ')})`;
 
 function attemptRow(attempt: AuditAttemptColumns) {
   const row = normaliseAttempt(attempt);
@@ -255,22 +257,6 @@ function unknownRecord(intent: Selectable<AuditIntentsTable>): NewAuditRecord {
     before: intent.before,
     ...UNKNOWN_OUTCOME,
   };
-}
-
-/** The sweeper's record: `unknown` with no status, since nobody knew what the caller received. */
-function sweptAsUnknown(row: Selectable<AuditRecordsTable>): boolean {
-  return row.outcome === 'unknown' && row.http_status === null;
-}
-
-async function recordExists(trx: Transaction<AuditDatabase>, id: string): Promise<boolean> {
-  return (await trx.selectFrom('audit_records').select('seq').where('id', '=', id).executeTakeFirst()) !== undefined;
-}
-
-/** A row as served and hashed: times as ISO text, `seq` as a number; every other column as it is. */
-function toRecord(row: Selectable<AuditRecordsTable>): AuditRecord {
-  const record: Record<string, unknown> = {};
-  for (const [column, value] of Object.entries(row)) record[column] = value instanceof Date ? value.toISOString() : value;
-  return { ...(record as Omit<AuditRecord, 'seq'>), seq: Number(row.seq) };
 }
 
 /** Opaque to callers: base64url of the last seq on the page. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { AuditDatabase } from './audit-database';
 import { acquireDataDirLock, DataDirLock } from './data-dir-lock';
+import { ChainSqlPool } from './chain-appender';
 import { KyselyAuditStore } from './kysely-audit.store';
 import { NEVER_LOST, ProjectLock } from './project-locks';
 
@@ -23,10 +24,12 @@ export interface PgliteAuditStoreOptions {
 export class PgliteAuditStore extends KyselyAuditStore {
   private constructor(
     db: Kysely<AuditDatabase>,
+    queryPool: ChainSqlPool,
+    appendPool: ChainSqlPool,
     private readonly pglite: PGlite,
     private readonly dataDirLock: DataDirLock,
   ) {
-    super(db);
+    super(db, queryPool, appendPool);
   }
 
   /** Refuses (DataDirLockedError) when another live process has the directory open. */
@@ -34,8 +37,9 @@ export class PgliteAuditStore extends KyselyAuditStore {
     const lock = acquireDataDirLock(options.dataDir);
     try {
       const pglite = await PGlite.create(join(options.dataDir, 'pgdata'));
-      const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: new Pool(createPgConfig(pglite)) }) });
-      return new PgliteAuditStore(db, pglite, lock);
+      const pool = new Pool(createPgConfig(pglite));
+      const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool }) });
+      return new PgliteAuditStore(db, pool as unknown as ChainSqlPool, pool as unknown as ChainSqlPool, pglite, lock);
     } catch (error) {
       lock.release();
       throw error;

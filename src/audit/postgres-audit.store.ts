@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, PostgresPool, PostgresPoolClient } from 'kysely';
 import { Pool, PoolClient, PoolConfig } from 'pg';
 import { AuditDatabase } from './audit-database';
-import { AuditTimeoutError, ProjectBusyError, within } from './audit-errors';
+import { AuditTimeoutError, isConnectionFault, ProjectBusyError, within } from './audit-errors';
+import { ChainSqlPool } from './chain-appender';
 import { KyselyAuditStore } from './kysely-audit.store';
 import { ProjectLock } from './project-locks';
 
@@ -21,9 +22,9 @@ export interface PostgresAuditStoreOptions {
 /**
  * The PostgreSQL store for several instances. Project locks are session advisory locks, each held on a
  * connection of its own pool: work done under the lock (reading `before`, writing the intent) uses the
- * query pool, so lock holders can never starve it and deadlock.
+ * query pool, so lock holders can never starve it and deadlock. The chain appender has a connection of its own.
  *
- * A store fault fails one request, never the process: every client checked out of either pool has an
+ * A store fault fails one request, never the process: every client checked out of any of its pools has an
  * `'error'` listener (pg emits it on a dead connection, and an unhandled one ends the process), and a
  * client whose connection failed or timed out is destroyed rather than reused. PostgreSQL drops a dead
  * session's advisory locks with it, so the lock holder is told through `ProjectLock.lost`.
@@ -31,10 +32,12 @@ export interface PostgresAuditStoreOptions {
 export class PostgresAuditStore extends KyselyAuditStore {
   private constructor(
     db: Kysely<AuditDatabase>,
+    queryPool: ChainSqlPool,
+    private readonly appendPool: ChainSqlPool & { end(): Promise<void> },
     private readonly lockPool: Pool,
     private readonly statementTimeoutMs: number,
   ) {
-    super(db);
+    super(db, queryPool, appendPool);
   }
 
   /** Connects lazily: `migrate()` or the first query finds out whether the database answers. */
@@ -48,15 +51,22 @@ export class PostgresAuditStore extends KyselyAuditStore {
       idle_in_transaction_session_timeout: 2 * timeoutMs,
       keepAlive: true,
     };
-    const pool = new Pool({ ...common, max: options.poolMax ?? 10, statement_timeout: timeoutMs, query_timeout: timeoutMs + 1_000 });
+    const queryConfig: PoolConfig = { ...common, statement_timeout: timeoutMs, query_timeout: timeoutMs + 1_000 };
+    const pool = new Pool({ ...queryConfig, max: options.poolMax ?? 10 });
+    // The chain appender writes one batch at a time: one connection of its own is all it needs, and with it
+    // a batch never queues behind the changes' intent inserts for a connection of the query pool.
+    const appendPool = new Pool({ ...queryConfig, max: 1 });
     // Lock waits are bounded per acquisition (lock_timeout, and the wait for a free lock connection), not by
     // the statement timeout.
     const lockPool = new Pool({ ...common, max: options.lockPoolMax ?? 30, connectionTimeoutMillis: (options.lockWaitMs ?? 5_000) + timeoutMs });
     // An idle connection that drops emits 'error' on the pool; the next query fails and is reported by its caller.
     pool.on('error', () => undefined);
     lockPool.on('error', () => undefined);
-    const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: faultTolerantPool(pool) }) });
-    return Promise.resolve(new PostgresAuditStore(db, lockPool, timeoutMs));
+    appendPool.on('error', () => undefined);
+    const queries = faultTolerantPool(pool);
+    const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: queries }) });
+    const appends = faultTolerantPool(appendPool) as unknown as ChainSqlPool & { end(): Promise<void> };
+    return Promise.resolve(new PostgresAuditStore(db, queries as unknown as ChainSqlPool, appends, lockPool, timeoutMs));
   }
 
   /** The schema the audit tables live in (the search path's first), once known. */
@@ -115,7 +125,7 @@ export class PostgresAuditStore extends KyselyAuditStore {
   }
 
   protected async closeResources(): Promise<void> {
-    await this.lockPool.end();
+    await Promise.all([this.appendPool.end(), this.lockPool.end()]);
   }
 }
 
@@ -173,7 +183,9 @@ function faultTolerantPool(pool: Pool): PostgresPool {
       }) as PostgresPoolClient['query'];
       return {
         query,
-        release: () => {
+        // `error`: the caller found the connection unusable (e.g. a transaction it could not roll back).
+        release: (error?: unknown) => {
+          if (error instanceof Error) broken ??= error;
           // The listener stays on a destroyed client: pg may still report its end after release.
           if (!broken) client.off('error', onError);
           client.release(broken);
@@ -182,12 +194,4 @@ function faultTolerantPool(pool: Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
-}
-
-/** Not a statement's own failure: the connection is gone, stalled, or the server ended the session. */
-function isConnectionFault(error: unknown): boolean {
-  const e = error as { severity?: string; code?: string };
-  if (!e || typeof e !== 'object') return true;
-  if (e.severity === undefined) return true; // thrown by the client (reset, read timeout, ended connection)
-  return typeof e.code === 'string' && (e.code.startsWith('08') || e.code.startsWith('57P'));
 }

@@ -5,7 +5,8 @@ import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { AuditRecord } from '../../src/audit/audit.types';
 import { verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import { aRecord, aSigningKey, anIntent, PROJECT_A, PROJECT_B, sleep } from './support/audit-factories';
-import { postgresAvailable, resetAuditTables, storeHarness, storeKinds } from '../support/audit-backend';
+import { projectLockKey } from '../../src/audit/postgres-audit.store';
+import { postgresAvailable, resetAuditTables, storeHarness, storeKinds, waitFor } from '../support/audit-backend';
 
 const key = aSigningKey();
 
@@ -349,6 +350,41 @@ async function withLock<T>(store: KyselyAuditStore, projectId: string, fn: () =>
       ['two:in', 'two:out', 'one:in', 'one:out'],
     ]).toContainEqual(sameProject);
     expect(events.indexOf('other:in')).toBeLessThan(events.indexOf(sameProject[1]));
+  });
+
+  /** The sessions holding PROJECT_A's advisory lock (the key is split into classid and objid in pg_locks). */
+  const holdersOfA = async (store: KyselyAuditStore): Promise<number[]> => {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db);
+    const key = BigInt.asUintN(64, BigInt(projectLockKey(PROJECT_A, rows[0].schema)));
+    const holders = await sql<{ pid: number }>`select pid from pg_locks where locktype = 'advisory' and granted
+      and classid = ${String(key >> 32n)}::oid and objid = ${String(key & 0xffffffffn)}::oid and objsubid = 1`.execute(store.db);
+    return holders.rows.map((row) => row.pid);
+  };
+
+  it('hands the session lock to the next change of the project in the same process, without unlocking', async () => {
+    const first = await one.lockProject(PROJECT_A, 1_000);
+    const [session] = await holdersOfA(one);
+    const next = one.lockProject(PROJECT_A, 1_000);
+    await first.release();
+    const second = await next;
+    expect(await holdersOfA(one)).toEqual([session]);
+    await second.release();
+    expect(await holdersOfA(one)).toEqual([]);
+  });
+
+  it('takes a new session lock when the one handed over was lost meanwhile', async () => {
+    const first = await one.lockProject(PROJECT_A, 1_000);
+    const [session] = await holdersOfA(one);
+    const next = one.lockProject(PROJECT_A, 5_000);
+    await sql`select pg_terminate_backend(${session})`.execute(one.db);
+    await waitFor('the lock to be reported lost', async () => first.lost.aborted);
+    await first.release();
+    const second = await next;
+    expect(second.lost.aborted).toBe(false);
+    const holders = await holdersOfA(one);
+    expect(holders).toHaveLength(1);
+    expect(holders[0]).not.toBe(session);
+    await second.release();
   });
 
   it('answers PROJECT_BUSY when another instance holds the lock past the wait', async () => {

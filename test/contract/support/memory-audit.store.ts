@@ -168,7 +168,7 @@ export class MemoryAuditStore extends AuditStore {
 
   async lockProject(projectId: string, waitMs: number): Promise<ProjectLock> {
     this.enter('lockProject');
-    const leaveQueue = await this.queues.acquire(projectId, waitMs);
+    const turn = await this.queues.acquire(projectId, waitMs);
     const controller = new AbortController();
     const held = this.heldLocks.get(projectId) ?? new Set<AbortController>();
     this.heldLocks.set(projectId, held.add(controller));
@@ -180,7 +180,7 @@ export class MemoryAuditStore extends AuditStore {
         released = true;
         held.delete(controller);
         if (held.size === 0) this.heldLocks.delete(projectId);
-        leaveQueue();
+        turn.leave();
       },
     };
   }
