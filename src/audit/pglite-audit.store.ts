@@ -6,11 +6,14 @@ import { Pool } from 'pg';
 import { AuditDatabase } from './audit-database';
 import { acquireDataDirLock, DataDirLock } from './data-dir-lock';
 import { KyselyAuditStore } from './kysely-audit.store';
+import { BUILT_TEMPLATE_DIR, pgliteStartParams, seedFromTemplate } from './pglite-template';
 import { NEVER_LOST, ProjectLock } from './project-locks';
 
 export interface PgliteAuditStoreOptions {
   /** Holds `pgdata/` (the PGlite cluster) and `audit.lock`. */
   dataDir: string;
+  /** Copied into a new data directory instead of running initdb (pglite-template.ts); default: the build's. */
+  templateDir?: string;
 }
 
 /**
@@ -33,7 +36,9 @@ export class PgliteAuditStore extends KyselyAuditStore {
   static async open(options: PgliteAuditStoreOptions): Promise<PgliteAuditStore> {
     const lock = acquireDataDirLock(options.dataDir);
     try {
-      const pglite = await PGlite.create(join(options.dataDir, 'pgdata'));
+      const pgdata = join(options.dataDir, 'pgdata');
+      seedFromTemplate(options.templateDir ?? BUILT_TEMPLATE_DIR, pgdata);
+      const pglite = await PGlite.create(pgdata, { startParams: pgliteStartParams(PGlite.defaultStartParams) });
       const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool: new Pool(createPgConfig(pglite)) }) });
       return new PgliteAuditStore(db, pglite, lock);
     } catch (error) {
