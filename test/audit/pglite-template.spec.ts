@@ -1,5 +1,6 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { sql } from 'kysely';
 import { join } from 'node:path';
 import { StartupError } from '../../src/common/startup-error';
 import { PgliteAuditStore } from '../../src/audit/pglite-audit.store';
@@ -36,6 +37,22 @@ describe('embedded store: template cluster for a new data directory', () => {
     }
     expect(readdirSync(dataDir).sort()).toEqual(['pgdata']);
     expect(readFileSync(join(dataDir, 'pgdata', 'PG_VERSION'), 'utf8')).toBe(readFileSync(join(templateDir, 'pgdata', 'PG_VERSION'), 'utf8'));
+  });
+
+  it('migrates again only what the bookkeeping lacks (the fast path at the latest migration)', async () => {
+    const store = await PgliteAuditStore.open({ dataDir, templateDir });
+    try {
+      await store.migrate();
+      const names = async () => (await sql<{ name: string }>`select name from audit_migration order by name`.execute(store.db)).rows.map((row) => row.name);
+      const all = await names();
+      await store.migrate(); // nothing to do
+      expect(await names()).toEqual(all);
+      await sql`delete from audit_migration where name = '0003_access_key_actors'`.execute(store.db);
+      await store.migrate(); // the Migrator applies 0003 again
+      expect(await names()).toEqual(all);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses a damaged template with a message that says what to do, and leaves no cluster behind', async () => {
