@@ -15,5 +15,7 @@ function newest(path) {
   return readdirSync(path).reduce((latest, entry) => Math.max(latest, newest(join(path, entry))), stat.mtimeMs);
 }
 
-const stale = !existsSync(BUILT) || INPUTS.some((input) => newest(input) > statSync(BUILT).mtimeMs);
+// The embedded store's template cluster is part of `npm run build`, not of a bare `nest build` (which empties dist/).
+const TEMPLATE = 'dist/pglite-template/manifest.json';
+const stale = !existsSync(BUILT) || !existsSync(TEMPLATE) || INPUTS.some((input) => newest(input) > statSync(BUILT).mtimeMs);
 if (stale) execSync('npm run build --silent', { stdio: 'inherit' });

@@ -2,16 +2,20 @@ import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { Kysely, PostgresDialect } from 'kysely';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Pool } from 'pg';
 import { AuditDatabase } from './audit-database';
 import { acquireDataDirLock, DataDirLock } from './data-dir-lock';
 import { ChainSqlPool } from './chain-appender';
 import { KyselyAuditStore } from './kysely-audit.store';
+import { BUILT_TEMPLATE_DIR, pgliteStartParams, seedFromTemplate } from './pglite-template';
 import { NEVER_LOST, ProjectLock } from './project-locks';
 
 export interface PgliteAuditStoreOptions {
   /** Holds `pgdata/` (the PGlite cluster) and `audit.lock`. */
   dataDir: string;
+  /** Copied into a new data directory instead of running initdb (pglite-template.ts); default: the build's. */
+  templateDir?: string;
 }
 
 /**
@@ -36,7 +40,14 @@ export class PgliteAuditStore extends KyselyAuditStore {
   static async open(options: PgliteAuditStoreOptions): Promise<PgliteAuditStore> {
     const lock = acquireDataDirLock(options.dataDir);
     try {
-      const pglite = await PGlite.create(join(options.dataDir, 'pgdata'));
+      // V8's baseline WebAssembly compiler only: PGlite's 9 MB module otherwise tiers up to optimised code
+      // on background threads, which cost 45–75 MB RSS and ~0.5 s of a restart on a pinned core, with no
+      // measurable gain in CPU per PUT (docs/performance.md, "Embedded store"). Only a process that opens
+      // the embedded store gets here; a Node flag naming liftoff on the command line wins.
+      if (!process.execArgv.some((arg) => arg.includes('liftoff'))) setFlagsFromString('--liftoff-only');
+      const pgdata = join(options.dataDir, 'pgdata');
+      seedFromTemplate(options.templateDir ?? BUILT_TEMPLATE_DIR, pgdata);
+      const pglite = await PGlite.create(pgdata, { startParams: pgliteStartParams(PGlite.defaultStartParams) });
       const pool = new Pool(createPgConfig(pglite));
       const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool }) });
       return new PgliteAuditStore(db, pool as unknown as ChainSqlPool, pool as unknown as ChainSqlPool, pglite, lock);
