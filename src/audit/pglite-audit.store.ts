@@ -41,8 +41,8 @@ export class PgliteAuditStore extends KyselyAuditStore {
     const lock = acquireDataDirLock(options.dataDir);
     try {
       // V8's baseline WebAssembly compiler only: PGlite's 9 MB module otherwise tiers up to optimised code
-      // on background threads, which cost 45–75 MB RSS and ~0.5 s of a restart on a pinned core, with no
-      // measurable gain in CPU per PUT (docs/performance.md, "Embedded store"). Only a process that opens
+      // on background threads, which cost 45–110 MB RSS and ~0.5 s of a restart on a pinned core, and more CPU
+      // per PUT than the optimised code saves (docs/performance.md, "--liftoff-only re-checked"). Only a process that opens
       // the embedded store gets here; a Node flag naming liftoff on the command line wins.
       if (!process.execArgv.some((arg) => arg.includes('liftoff'))) setFlagsFromString('--liftoff-only');
       const pgdata = join(options.dataDir, 'pgdata');
@@ -50,7 +50,9 @@ export class PgliteAuditStore extends KyselyAuditStore {
       const pglite = await PGlite.create(pgdata, { startParams: pgliteStartParams(PGlite.defaultStartParams) });
       const pool = new Pool(createPgConfig(pglite));
       const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool }) });
-      return new PgliteAuditStore(db, pool as unknown as ChainSqlPool, pool as unknown as ChainSqlPool, pglite, lock);
+      // One connection for everything: the queries and the appender share it.
+      const raw = pool as unknown as ChainSqlPool;
+      return new PgliteAuditStore(db, raw, raw, pglite, lock);
     } catch (error) {
       lock.release();
       throw error;

@@ -6,7 +6,7 @@ import { AuditRecord } from '../../src/audit/audit.types';
 import { verifyAuditChain } from '../../src/audit/verify-audit-chain';
 import { aRecord, aSigningKey, anIntent, PROJECT_A, PROJECT_B, sleep } from './support/audit-factories';
 import { projectLockKey } from '../../src/audit/postgres-audit.store';
-import { postgresAvailable, resetAuditTables, storeHarness, storeKinds, waitFor } from '../support/audit-backend';
+import { postgresAvailable, storeHarness, storePerSuite, storeKinds, waitFor } from '../support/audit-backend';
 
 const key = aSigningKey();
 
@@ -14,15 +14,7 @@ describe.each(storeKinds())('audit store on %s', (kind) => {
   const harness = storeHarness(kind);
   let store: KyselyAuditStore;
 
-  beforeAll(async () => {
-    await harness.setup();
-    store = await harness.open();
-  });
-  afterAll(async () => {
-    await store?.close();
-    await harness.teardown();
-  });
-  beforeEach(() => resetAuditTables(store));
+  storePerSuite(harness, (opened) => (store = opened));
 
   const countRows = async (table: 'audit_records' | 'audit_intents') =>
     Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(store.db)).rows[0].n);

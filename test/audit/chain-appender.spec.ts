@@ -3,7 +3,7 @@ import { AuditRecord } from '../../src/audit/audit.types';
 import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { runAuditVerify } from '../../src/audit/verify-audit-chain';
 import { aRecord, aSigningKey, anIntent, PROJECT_A, PROJECT_B } from './support/audit-factories';
-import { postgresAvailable, resetAuditTables, storeHarness, storeKinds } from '../support/audit-backend';
+import { postgresAvailable, storeHarness, storePerSuite, storeKinds } from '../support/audit-backend';
 
 const key = aSigningKey();
 
@@ -16,15 +16,7 @@ describe.each(storeKinds())('chain appender on %s', (kind) => {
   const harness = storeHarness(kind);
   let store: KyselyAuditStore;
 
-  beforeAll(async () => {
-    await harness.setup();
-    store = await harness.open();
-  });
-  afterAll(async () => {
-    await store?.close();
-    await harness.teardown();
-  });
-  beforeEach(() => resetAuditTables(store));
+  storePerSuite(harness, (opened) => (store = opened));
 
   const chain = async (): Promise<AuditRecord[]> => {
     const records: AuditRecord[] = [];

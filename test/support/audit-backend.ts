@@ -9,7 +9,7 @@ import type { AuditRecord } from '../../src/audit/audit.types';
 import { KyselyAuditStore } from '../../src/audit/kysely-audit.store';
 import { PgliteAuditStore } from '../../src/audit/pglite-audit.store';
 import { PostgresAuditStore } from '../../src/audit/postgres-audit.store';
-import { createTestSchema, seedPgliteDir, type StoreKind, type TestSchema } from './audit-databases';
+import { createTestSchema, resetAuditTables, seedPgliteDir, type StoreKind, type TestSchema } from './audit-databases';
 import { Harness, startHarness } from './bff-harness';
 import { childEnv } from './test-run';
 
@@ -119,6 +119,24 @@ export function storeHarness(kind: StoreKind): StoreHarness {
       current = undefined;
     },
   };
+}
+
+/**
+ * One open store for a describe block, over its harness: set up and opened before all its tests, emptied
+ * before each, closed and torn down after all. `use` receives it (the suite keeps it in a variable of its own).
+ */
+export function storePerSuite(harness: StoreHarness, use: (store: KyselyAuditStore) => void): void {
+  let store: KyselyAuditStore | undefined;
+  beforeAll(async () => {
+    await harness.setup();
+    store = await harness.open();
+    use(store);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await harness.teardown();
+  });
+  beforeEach(() => resetAuditTables(store!));
 }
 
 /**
